@@ -1,0 +1,101 @@
+"""One settings object for every edge.
+
+Precedence, highest first: CLI flags (applied with ``Settings.model_copy(update=...)``),
+environment variables ``ASSISTANT_*``, a ``.env`` file in the working directory, the calibration
+file written by ``assistant eval calibrate`` (decline threshold only), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+MAX_QUESTION_CHARS = 2000
+
+
+@lru_cache(maxsize=1)
+def calibrated_defaults() -> dict[str, Any]:
+    """Values chosen on data by ``assistant eval calibrate``; empty if the file is missing."""
+    try:
+        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if k in {"decline_threshold"}}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path(".assistant"), description="Where the index and logs live.")
+    chroma_url: str | None = Field(None, description="A Chroma server (chroma run) to use.")
+    embedder: Literal["wordllama", "openai"] = Field("wordllama", description="Embedding model.")
+    collection: str = Field("article", description="Prefix of the Chroma collection names.")
+    chunk_size: int = Field(480, ge=80, le=8000)
+    chunk_overlap: int = Field(0, ge=0)
+    top_k: int = Field(4, ge=1, le=50, description="Passages retrieved per question.")
+    decline_threshold: float = Field(
+        default_factory=lambda: float(calibrated_defaults().get("decline_threshold", 0.45)),
+        description="Evidence score below which the extractive answerer declines.",
+    )
+    mode: Literal["extractive", "llm"] | None = Field(
+        None, description="Answerer; default llm when an endpoint is set, else extractive."
+    )
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    llm_model: str = Field("default", description="Model name sent to the endpoint.")
+    llm_api_key: SecretStr | None = Field(None, description="Bearer key for the endpoint.")
+    llm_connect_timeout: float = Field(3.0, gt=0)
+    llm_read_timeout: float = Field(30.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    max_question_chars: int = Field(MAX_QUESTION_CHARS, ge=10)
+
+    @field_validator("chroma_url", "llm_base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @property
+    def effective_mode(self) -> Literal["extractive", "llm"]:
+        if self.mode:
+            return self.mode
+        return "llm" if self.llm_base_url else "extractive"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings, safe to print: the key never appears."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = mask_secret(value.get_secret_value())
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        out["effective_mode"] = self.effective_mode
+        return out
+
+
+def mask_secret(secret: str | None) -> str | None:
+    if not secret:
+        return None
+    return "****"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment with the non-None overrides (CLI flags) on top."""
+    base = Settings()
+    updates = {k: v for k, v in overrides.items() if v is not None}
+    return Settings.model_validate({**base.model_dump(), **updates}) if updates else base

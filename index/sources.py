@@ -1,0 +1,188 @@
+"""Turning files on disk into ``Document``s.
+
+Plain text and Markdown are kept exactly as decoded, so offsets can be checked against the file.
+HTML is reduced to its visible text first (that text is then the document). JSONL holds one
+``{id, title, text}`` object per line; other fields are ignored.
+
+A file named explicitly must load or raise; inside a folder, a bad file is skipped and reported,
+so one stray binary does not stop a newsroom's worth of articles from being indexed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from index.errors import DuplicateDocumentError, SourceError
+from index.types import Document
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSONL_SUFFIXES = {".jsonl"}
+FOLDER_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document]
+    skipped: list[str] = field(default_factory=list)  # one sentence per skipped file
+
+
+def shipped_article_path() -> Path:
+    """The article that ships with the product: the default corpus."""
+    return Path(str(resources.files("index") / "data" / "article.txt"))
+
+
+def load_default() -> list[Document]:
+    return load_sources([shipped_article_path()]).documents
+
+
+def load_sources(paths: Iterable[str | Path]) -> LoadResult:
+    """Load files, folders (recursively) and JSONL files into documents with unique ids."""
+    result = LoadResult(documents=[])
+    seen: dict[str, str] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if child.suffix.lower() not in FOLDER_SUFFIXES or child.name.startswith("."):
+                    continue
+                try:
+                    docs = list(_load_file(child, base=path))
+                except SourceError as exc:
+                    log.warning("skipped %s: %s", child, exc)
+                    result.skipped.append(str(exc))
+                    continue
+                _add(result, docs, seen)
+        else:
+            _add(result, list(_load_file(path, base=path.parent)), seen)
+    return result
+
+
+def _add(result: LoadResult, docs: list[Document], seen: dict[str, str]) -> None:
+    for doc in docs:
+        if doc.id in seen:
+            raise DuplicateDocumentError(
+                f"Two documents have the id {doc.id!r}: {seen[doc.id]} and {doc.source}."
+            )
+        seen[doc.id] = doc.source
+        result.documents.append(doc)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise SourceError(f"Source file not found: {path}.") from exc
+    except IsADirectoryError as exc:
+        raise SourceError(f"Source is a folder where a file was expected: {path}.") from exc
+    except OSError as exc:
+        raise SourceError(f"Cannot read source file {path}: {exc.strerror or exc}.") from exc
+    if b"\x00" in data[:8192]:
+        raise SourceError(f"Source file {path} looks binary, not text.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"Source file {path} is not valid UTF-8 (bad byte at position {exc.start})."
+        ) from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise SourceError(f"Source file {path} is empty.")
+    return text
+
+
+def _slug(path: Path, base: Path) -> str:
+    try:
+        rel = path.relative_to(base)
+    except ValueError:
+        rel = Path(path.name)
+    stem = rel.with_suffix("").as_posix()
+    return re.sub(r"[^A-Za-z0-9_/.-]+", "-", stem).strip("-") or "doc"
+
+
+def _title_from_text(text: str, fallback: str) -> str:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line.rstrip(" –-").strip()[:200]
+    return fallback
+
+
+def _load_file(path: Path, base: Path) -> Iterator[Document]:
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        yield from _load_jsonl(path)
+        return
+    text = _read_text(path)
+    if suffix in HTML_SUFFIXES:
+        title, text = html_to_text(text)
+        if not text.strip():
+            raise SourceError(f"Source file {path} has no visible text.")
+        doc_id = _slug(path, base)
+        yield Document(id=doc_id, title=title or _title_from_text(text, doc_id), text=text,
+                       source=str(path))
+        return
+    doc_id = _slug(path, base)
+    yield Document(id=doc_id, title=_title_from_text(text, doc_id), text=text, source=str(path))
+
+
+def _load_jsonl(path: Path) -> Iterator[Document]:
+    text = _read_text(path)
+    count = 0
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SourceError(f"{path}, line {lineno}: not valid JSON ({exc.msg}).") from exc
+        if not isinstance(obj, dict):
+            raise SourceError(f"{path}, line {lineno}: expected an object with id, title, text.")
+        doc_id, body = obj.get("id"), obj.get("text")
+        if not isinstance(body, str) or not body.strip():
+            raise SourceError(f"{path}, line {lineno}: 'text' is missing or empty.")
+        if doc_id is None or str(doc_id).strip() == "":
+            raise SourceError(f"{path}, line {lineno}: 'id' is missing.")
+        title = obj.get("title")
+        count += 1
+        yield Document(
+            id=str(doc_id),
+            title=str(title) if title else _title_from_text(body, str(doc_id)),
+            text=body,
+            source=f"{path}:{lineno}",
+        )
+    if count == 0:
+        raise SourceError(f"Source file {path} holds no documents.")
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """Visible text of an HTML page (block elements become paragraphs) and its title."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "head"]):
+        if tag.name == "head":
+            continue
+        tag.decompose()
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    if soup.head:
+        soup.head.decompose()
+    blocks = [
+        re.sub(r"\s+", " ", el.get_text(" ", strip=True))
+        for el in soup.find_all(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre"])
+        if not el.find_parent(["p", "li", "blockquote"])
+    ]
+    blocks = [b for b in blocks if b]
+    if not blocks:
+        blocks = [re.sub(r"\s+", " ", soup.get_text(" ", strip=True))]
+    return title, "\n\n".join(blocks) + "\n"

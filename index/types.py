@@ -1,0 +1,40 @@
+"""Values that leave the index layer.
+
+Offsets are the contract: ``chunk.text == document.text[chunk.start:chunk.end]`` always holds, so
+any citation built from a chunk can be checked against the source itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A source exactly as loaded: ``text`` is the decoded file, nothing else changed."""
+
+    id: str
+    title: str
+    text: str
+    source: str
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A span of a document; the id is derived from doc id and offsets, so it is stable."""
+
+    id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+    @staticmethod
+    def make_id(doc_id: str, start: int, end: int) -> str:
+        digest = hashlib.sha1(f"{doc_id}\x00{start}\x00{end}".encode()).hexdigest()[:16]
+        return f"{doc_id}:{start}-{end}:{digest}"
