@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     mode: Literal["extractive", "llm"] | None = Field(
         None, description="Answerer; default llm when an endpoint is set, else extractive."
     )
-    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"
+    )
     llm_model: str = Field("default", description="Model name sent to the endpoint.")
     llm_api_key: SecretStr | None = Field(None, description="Bearer key for the endpoint.")
     llm_connect_timeout: float = Field(3.0, gt=0)

@@ -31,8 +31,12 @@ def _long_sentence_pieces(text: str, start: int, end: int, size: int) -> list[tu
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=size, chunk_overlap=0, add_start_index=True, strip_whitespace=True,
-        separators=[", ", "; ", " ", ""], keep_separator="end",
+        chunk_size=size,
+        chunk_overlap=0,
+        add_start_index=True,
+        strip_whitespace=True,
+        separators=[", ", "; ", " ", ""],
+        keep_separator="end",
     )
     pieces = []
     for piece in splitter.create_documents([text[start:end]]):
@@ -60,8 +64,11 @@ def chunk_document(doc: Document, settings: ChunkSettings | None = None) -> list
             j += 1
         end = units[j][1]
         text = doc.text[start:end]
-        chunks.append(Chunk(id=Chunk.make_id(doc.id, start, end), doc_id=doc.id,
-                            start=start, end=end, text=text))
+        chunks.append(
+            Chunk(
+                id=Chunk.make_id(doc.id, start, end), doc_id=doc.id, start=start, end=end, text=text
+            )
+        )
         if j + 1 >= len(units):
             break
         # step back over whole sentences that fit in the overlap budget
@@ -70,6 +77,6 @@ def chunk_document(doc: Document, settings: ChunkSettings | None = None) -> list
             nxt -= 1
         i = nxt
     for c in chunks:
-        if doc.text[c.start:c.end] != c.text:
+        if doc.text[c.start : c.end] != c.text:
             raise OffsetError(f"Chunk {c.id} does not match its offsets in {doc.id}.")
     return chunks

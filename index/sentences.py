@@ -12,12 +12,53 @@ import re
 _PARAGRAPH = re.compile(r"\n\s*\n|\n")
 # End punctuation, optional closing quotes/brackets, whitespace, then something that can open a
 # sentence (capital, digit, opening quote or bracket, dash).
-_BOUNDARY = re.compile(r"(?<=[.!?…])[»”’\"')\]]*(?=\s+[«“‘\"'(\[\-–—]*[A-Z0-9À-ÖØ-ÞА-ЯЁ\u0370-\u03ff\u4e00-\u9fff])")
+_BOUNDARY = re.compile(
+    r"(?<=[.!?…])[»”’\"')\]]*(?=\s+[«“‘\"'(\[\-–—]*[A-Z0-9À-ÖØ-ÞА-ЯЁ\u0370-\u03ff\u4e00-\u9fff])"
+)
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "col", "lt", "sgt", "gov", "sen",
-    "rep", "pres", "inc", "ltd", "co", "corp", "no", "vs", "etc", "jan", "feb", "mar", "apr",
-    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "e.g", "i.e", "a.m",
-    "p.m", "approx", "fig",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "gov",
+    "sen",
+    "rep",
+    "pres",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "no",
+    "vs",
+    "etc",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "u.s",
+    "u.k",
+    "e.g",
+    "i.e",
+    "a.m",
+    "p.m",
+    "approx",
+    "fig",
 }
 
 

@@ -85,19 +85,41 @@ def _read_text(path: Path) -> str:
         raise SourceError(f"Source is a folder where a file was expected: {path}.") from exc
     except OSError as exc:
         raise SourceError(f"Cannot read source file {path}: {exc.strerror or exc}.") from exc
+    return decode_text(data, str(path))
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 text of a source, or a ``SourceError`` naming it (binary, not UTF-8, empty)."""
     if b"\x00" in data[:8192]:
-        raise SourceError(f"Source file {path} looks binary, not text.")
+        raise SourceError(f"Source file {name} looks binary, not text.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(
-            f"Source file {path} is not valid UTF-8 (bad byte at position {exc.start})."
+            f"Source file {name} is not valid UTF-8 (bad byte at position {exc.start})."
         ) from exc
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
-        raise SourceError(f"Source file {path} is empty.")
+        raise SourceError(f"Source file {name} is empty.")
     return text
+
+
+def document_from_bytes(name: str, data: bytes, doc_id: str | None = None) -> Document:
+    """One document from an upload or pasted text (.txt, .md, .html by the name's suffix)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
+        raise SourceError(f"{name} is not a .txt, .md or .html file.")
+    text = decode_text(data, name)
+    title = ""
+    if suffix in HTML_SUFFIXES:
+        title, text = html_to_text(text)
+        if not text.strip():
+            raise SourceError(f"Source file {name} has no visible text.")
+    doc_id = doc_id or _slug(Path(name), Path("."))
+    return Document(
+        id=doc_id, title=title or _title_from_text(text, doc_id), text=text, source=f"upload:{name}"
+    )
 
 
 def _slug(path: Path, base: Path) -> str:
@@ -128,8 +150,9 @@ def _load_file(path: Path, base: Path) -> Iterator[Document]:
         if not text.strip():
             raise SourceError(f"Source file {path} has no visible text.")
         doc_id = _slug(path, base)
-        yield Document(id=doc_id, title=title or _title_from_text(text, doc_id), text=text,
-                       source=str(path))
+        yield Document(
+            id=doc_id, title=title or _title_from_text(text, doc_id), text=text, source=str(path)
+        )
         return
     doc_id = _slug(path, base)
     yield Document(id=doc_id, title=_title_from_text(text, doc_id), text=text, source=str(path))
@@ -179,7 +202,9 @@ def html_to_text(html: str) -> tuple[str, str]:
         soup.head.decompose()
     blocks = [
         re.sub(r"\s+", " ", el.get_text(" ", strip=True))
-        for el in soup.find_all(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre"])
+        for el in soup.find_all(
+            ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre"]
+        )
         if not el.find_parent(["p", "li", "blockquote"])
     ]
     blocks = [b for b in blocks if b]

@@ -1,0 +1,169 @@
+"""The assistant as one object: open (or build) the index, then answer questions.
+
+Heavy parts (embedder, Chroma client, BM25) are built once here; the page keeps one instance in
+``st.cache_resource`` and the CLI one per run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from assistant.errors import ConfigError, IndexUnavailableError, QuestionError
+from assistant.extractive import ExtractiveAnswerer
+from assistant.followup import standalone_query
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings, load_settings
+from assistant.types import Answer, Mode, Turn
+from index.chunking import ChunkSettings
+from index.errors import IndexLayerError, StoreUnavailableError
+from index.lexical import LexicalIndex
+from index.sources import load_default, load_sources, shipped_article_path
+from index.store import StoreConfig, SyncReport, VectorStore, corpus_hash
+from index.types import Document
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+
+
+def check_question(question: str, settings: Settings) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise QuestionError("Please type a question; this one is empty.")
+    if len(q) > settings.max_question_chars:
+        raise QuestionError(
+            f"The question is {len(q):,} characters long; the limit is "
+            f"{settings.max_question_chars:,}. Please ask something shorter."
+        )
+    return q
+
+
+def store_config(settings: Settings) -> StoreConfig:
+    return StoreConfig(
+        data_dir=Path(settings.data_dir),
+        chroma_url=settings.chroma_url,
+        collection_prefix=settings.collection,
+        embedder=settings.embedder,
+        chunking=ChunkSettings(settings.chunk_size, settings.chunk_overlap),
+    )
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        documents: Sequence[Document],
+        store: VectorStore,
+        lexical: LexicalIndex,
+        sync_report: SyncReport,
+    ) -> None:
+        self.settings = settings
+        self.documents = {d.id: d for d in documents}
+        self.titles = {d.id: d.title for d in documents}
+        self.store = store
+        self.lexical = lexical
+        self.sync_report = sync_report
+        self.retriever = HybridRetriever(store, lexical, store.embedding_function)
+        self.extractive = ExtractiveAnswerer(
+            store.embedding_function, lexical, threshold=settings.decline_threshold
+        )
+        self.corpus_hash = corpus_hash(documents)
+
+    # -- building ---------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        sources: Sequence[str | Path] | None = None,
+        documents: Sequence[Document] | None = None,
+        progress: Progress | None = None,
+    ) -> Assistant:
+        """Open the index for ``sources`` (default: the shipped article), building what is stale.
+
+        Raises ``IndexUnavailableError`` (one sentence) for anything the index layer refuses.
+        """
+        settings = settings or load_settings()
+        try:
+            if documents is None:
+                if sources:
+                    documents = load_sources(sources).documents
+                    src_names = [str(s) for s in sources]
+                else:
+                    documents = load_default()
+                    src_names = [str(shipped_article_path())]
+            else:
+                src_names = sorted({d.source for d in documents})
+            if not documents:
+                raise IndexUnavailableError("The sources hold no documents to index.")
+            store = VectorStore(store_config(settings))
+            report = store.sync(documents, src_names, progress=progress)
+            lexical = cls._lexical(store, documents, progress)
+        except StoreUnavailableError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
+        except IndexLayerError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        return cls(settings, documents, store, lexical, report)
+
+    @staticmethod
+    def _lexical(
+        store: VectorStore, documents: Sequence[Document], progress: Progress | None
+    ) -> LexicalIndex:
+        folder = (
+            Path(store.config.data_dir)
+            / "lexical"
+            / (f"{store.config.collection_name}-{corpus_hash(documents)[:16]}")
+        )
+        lex = LexicalIndex.load(folder)
+        if lex is not None:
+            return lex
+        if progress:
+            progress("lexical", 0, 1)
+        lex = LexicalIndex.build(store.all_chunks())
+        try:
+            for old in folder.parent.glob(f"{store.config.collection_name}-*"):
+                if old != folder and old.is_dir():
+                    import shutil
+
+                    shutil.rmtree(old, ignore_errors=True)
+            lex.save(folder)
+        except OSError as exc:  # a cache that cannot be written is rebuilt next time
+            log.warning("could not save the lexical index to %s: %s", folder, exc)
+        if progress:
+            progress("lexical", 1, 1)
+        return lex
+
+    # -- answering --------------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        mode: Mode | None = None,
+        k: int | None = None,
+        doc_id: str | None = None,
+    ) -> Answer:
+        t0 = time.perf_counter()
+        q = check_question(question, self.settings)
+        if doc_id is not None and doc_id not in self.documents:
+            raise QuestionError(f"There is no document with the id {doc_id!r} in this index.")
+        query = standalone_query(q, history)
+        t1 = time.perf_counter()
+        try:
+            got = self.retriever.retrieve(query, k or self.settings.top_k, doc_id=doc_id)
+        except IndexLayerError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
+        t2 = time.perf_counter()
+        answer = self.extractive.answer(query, got.passages, self.titles, qvec=got.query_vector)
+        t3 = time.perf_counter()
+        answer.query = query
+        answer.timings = {
+            "rewrite_ms": (t1 - t0) * 1000,
+            "retrieve_ms": (t2 - t1) * 1000,
+            "answer_ms": (t3 - t2) * 1000,
+            "total_ms": (t3 - t0) * 1000,
+        }
+        return answer

@@ -1,0 +1,102 @@
+"""The embedding function: WordLlama by default, loaded from its own wheel with no network.
+
+Registered with Chroma so a collection opened later rebuilds this function from its config
+instead of falling back to Chroma's default model (which would try to download weights).
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import threading
+from typing import Any
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+_lock = threading.Lock()
+_models: dict[str, Any] = {}
+
+
+def load_wordllama(dim: int = 256) -> Any:
+    """The WordLlama model, once per process.
+
+    ``WordLlama.load()`` looks for its tokenizer under ``tokenizer/`` and downloads it when absent;
+    the wheel ships it under ``tokenizers/``, so point the cache at the package and forbid
+    downloads. ``import wordllama`` calls ``logging.basicConfig(level=INFO)``: undo that.
+    """
+    key = f"wordllama/{dim}"
+    with _lock:
+        if key not in _models:
+            root = logging.getLogger()
+            level, handlers = root.level, list(root.handlers)
+            import wordllama
+            from wordllama import WordLlama
+
+            root.setLevel(level)
+            for h in list(root.handlers):
+                if h not in handlers:
+                    root.removeHandler(h)
+            _models[key] = WordLlama.load(
+                cache_dir=pathlib.Path(wordllama.__file__).parent,
+                disable_download=True,
+                dim=dim,
+            )
+        return _models[key]
+
+
+@register_embedding_function
+class WordLlamaEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Static token embeddings averaged per text, L2-normalised (cosine space)."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self.embed(list(input)))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = load_wordllama(self.dim).embed(texts, norm=True, batch_size=256)
+        return np.asarray(vectors, dtype=np.float32)
+
+    @staticmethod
+    def name() -> str:
+        return "article-assistant-wordllama"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:  # type: ignore[override]
+        return ["cosine"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> WordLlamaEmbeddingFunction:
+        return WordLlamaEmbeddingFunction(dim=int(config.get("dim", 256)))
+
+    def fingerprint(self) -> str:
+        return f"wordllama-l2supercat/{self.dim}"
+
+
+class LangChainWordLlama:
+    """The same model as a LangChain ``Embeddings`` (for langchain-chroma and chains)."""
+
+    def __init__(self, fn: WordLlamaEmbeddingFunction | None = None) -> None:
+        self.fn = fn or WordLlamaEmbeddingFunction()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.fn.embed(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.fn.embed([text])[0].tolist()
+
+
+def get_embedding_function(name: str = "wordllama") -> WordLlamaEmbeddingFunction:
+    if name == "wordllama":
+        return WordLlamaEmbeddingFunction()
+    raise ValueError(f"Unknown embedder {name!r}; this build offers 'wordllama'.")

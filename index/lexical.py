@@ -1,0 +1,125 @@
+"""The lexical side: BM25 (bm25s) over the same chunks as the dense side, stemmed by
+``index.text.tokens``, persisted beside the Chroma data and keyed by the corpus hash so it is
+refreshed exactly when the collection is.
+
+It also keeps document frequencies, so the answerer can weigh a question's rare terms (the
+strongest single signal of whether a sentence answers at all).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.text import tokens
+from index.types import Chunk
+
+log = logging.getLogger(__name__)
+
+
+class LexicalIndex:
+    def __init__(
+        self,
+        ids: list[str],
+        doc_ids: list[str],
+        df: dict[str, int],
+        n_docs: int,
+        model: object | None,
+    ) -> None:
+        self.ids = ids
+        self.doc_ids = doc_ids
+        self.df = df
+        self.n = n_docs
+        self.model = model
+        self._doc_rows: dict[str, np.ndarray] | None = None
+
+    @classmethod
+    def build(cls, chunks: Sequence[Chunk]) -> LexicalIndex:
+        import bm25s
+
+        toks = [tokens(c.text) for c in chunks]
+        df: Counter[str] = Counter()
+        for t in toks:
+            df.update(set(t))
+        model = None
+        if chunks:
+            model = bm25s.BM25(k1=1.2, b=0.75)
+            # an empty token list would make bm25s drop the row; keep rows aligned with ids
+            model.index([t or ["\x00empty"] for t in toks], show_progress=False)
+        return cls([c.id for c in chunks], [c.doc_id for c in chunks], dict(df), len(chunks), model)
+
+    def idf(self, term: str) -> float:
+        """BM25-style idf, floored at a small positive value; unseen terms count as rare."""
+        n, f = max(self.n, 1), self.df.get(term, 0)
+        return max(0.05, math.log(1 + (n - f + 0.5) / (f + 0.5)))
+
+    def search(
+        self, query_tokens: list[str], k: int, doc_id: str | None = None
+    ) -> list[tuple[str, float]]:
+        if self.model is None or not self.ids:
+            return []
+        known = [t for t in query_tokens if t in self.df]
+        if not known:
+            return []
+        k = min(k, len(self.ids))
+        mask = None
+        if doc_id is not None:
+            mask = np.zeros(len(self.ids), dtype=np.float32)
+            mask[self._rows_of(doc_id)] = 1.0
+            if not mask.any():
+                return []
+        docs, scores = self.model.retrieve(
+            [known],
+            k=k,
+            show_progress=False,  # type: ignore[attr-defined]
+            weight_mask=mask,
+            n_threads=1,
+        )
+        return [
+            (self.ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=True) if s > 0
+        ]
+
+    def _rows_of(self, doc_id: str) -> np.ndarray:
+        if self._doc_rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, d in enumerate(self.doc_ids):
+                rows.setdefault(d, []).append(i)
+            self._doc_rows = {d: np.asarray(r) for d, r in rows.items()}
+        return self._doc_rows.get(doc_id, np.asarray([], dtype=int))
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.model is not None:
+            self.model.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
+        (tmp / "meta.json").write_text(
+            json.dumps({"ids": self.ids, "doc_ids": self.doc_ids, "df": self.df, "n": self.n}),
+            encoding="utf-8",
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.replace(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex | None:
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            model = None
+            if (folder / "bm25").exists():
+                import bm25s
+
+                model = bm25s.BM25.load(str(folder / "bm25"), mmap=False, show_progress=False)
+            return cls(meta["ids"], meta["doc_ids"], meta["df"], meta["n"], model)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # a damaged cache is rebuilt, never trusted
+            log.warning("lexical index in %s unreadable (%s); rebuilding", folder, exc)
+            return None

@@ -1,0 +1,402 @@
+"""The Chroma store, its manifest, and keeping both in step with the corpus.
+
+One collection per index configuration (chunking + embedder), named from its fingerprint, so a
+settings change can never mix vectors of two models. A full build writes into a new collection
+and swaps it in only when complete, so Ctrl-C or a crash leaves the previous index usable. When
+only some documents changed, just their chunks are replaced (by per-document content hash).
+
+The manifest (``manifest.json`` in the data folder, and the same facts in the collection's
+metadata for a shared server) records the corpus hash, the settings and each document's hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from index.chunking import ChunkSettings, chunk_document
+from index.embedding import WordLlamaEmbeddingFunction, get_embedding_function
+from index.errors import StoreError, StoreUnavailableError
+from index.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+MANIFEST_VERSION = 1
+ADD_BATCH = 2000
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    data_dir: Path
+    chroma_url: str | None = None
+    collection_prefix: str = "article"
+    embedder: str = "wordllama"
+    chunking: ChunkSettings = field(default_factory=ChunkSettings)
+
+    def fingerprint(self) -> str:
+        fn = get_embedding_function(self.embedder)
+        raw = f"v{MANIFEST_VERSION}|{self.chunking.fingerprint()}|{fn.fingerprint()}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+    @property
+    def collection_name(self) -> str:
+        return f"{self.collection_prefix}-{self.fingerprint()}"
+
+
+@dataclass
+class SyncReport:
+    """What a sync did, for the CLI summary and the page's progress."""
+
+    collection: str
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    chunks_written: int = 0
+    rebuilt: bool = False
+    seconds: float = 0.0
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.rebuilt)
+
+
+def corpus_hash(docs: Sequence[Document]) -> str:
+    h = hashlib.sha256()
+    for d in sorted(docs, key=lambda d: d.id):
+        h.update(f"{d.id}\x00{d.title}\x00{d.content_hash}\x00".encode())
+    return h.hexdigest()
+
+
+def make_client(config: StoreConfig) -> Any:
+    """A Chroma client: embedded in the data folder, or HTTP when a server URL is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if config.chroma_url:
+        parts = urlsplit(config.chroma_url)
+        try:
+            client = chromadb.HttpClient(
+                host=parts.hostname or "127.0.0.1",
+                port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"No Chroma server answers at {config.chroma_url}; start one with "
+                f"`chroma run` or unset ASSISTANT_CHROMA_URL."
+            ) from exc
+        return client
+    path = config.data_dir / "chroma"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise StoreError(
+            f"The data folder {config.data_dir} is not writable ({exc.strerror}); "
+            f"set ASSISTANT_DATA_DIR to a folder you can write."
+        ) from exc
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        quarantine = _quarantine(path)
+        log.warning("index folder %s was unreadable (%s); moved to %s", path, exc, quarantine)
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except Exception as exc2:
+            raise StoreError(f"Cannot open the index in {path}: {exc2}.") from exc2
+
+
+def _quarantine(path: Path) -> Path:
+    """Move a broken folder aside (never delete: nothing is lost) and leave an empty one."""
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    shutil.move(str(path), str(target))
+    path.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+class VectorStore:
+    """Chroma collection of chunks plus the manifest that says what corpus it holds."""
+
+    def __init__(self, config: StoreConfig, client: Any | None = None) -> None:
+        self.config = config
+        self.embedding_function: WordLlamaEmbeddingFunction = get_embedding_function(
+            config.embedder
+        )
+        self.client = client if client is not None else make_client(config)
+        self._collection: Any | None = None
+
+    # -- manifest ---------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.config.data_dir / f"manifest-{self.config.collection_name}.json"
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning(
+                "manifest %s unreadable (%s); the index will be checked", self.manifest_path, exc
+            )
+            return None
+        return data if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION else None
+
+    def _write_manifest(self, docs: Sequence[Document], sources: Sequence[str]) -> None:
+        manifest = {
+            "version": MANIFEST_VERSION,
+            "collection": self.config.collection_name,
+            "corpus_hash": corpus_hash(docs),
+            "settings": {
+                "chunking": self.config.chunking.fingerprint(),
+                "embedder": self.embedding_function.fingerprint(),
+            },
+            "sources": list(sources),
+            "documents": {d.id: {"hash": d.content_hash, "title": d.title} for d in docs},
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        if self.config.chroma_url:
+            return  # the collection metadata is the manifest on a shared server
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.manifest_path)
+
+    # -- collection -------------------------------------------------------------------------
+    def _metadata(self, chash: str, complete: bool) -> dict[str, Any]:
+        return {
+            "hnsw:space": "cosine",
+            "corpus_hash": chash,
+            "complete": complete,
+            "hnsw:construction_ef": 100,
+            "hnsw:M": 16,
+            "hnsw:search_ef": 64,
+            "hnsw:batch_size": 1000,
+            "hnsw:sync_threshold": 5000,
+        }
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None:
+            try:
+                self._collection = self.client.get_collection(
+                    self.config.collection_name, embedding_function=self.embedding_function
+                )
+            except Exception as exc:
+                raise StoreError(
+                    f"The index collection {self.config.collection_name} is missing."
+                ) from exc
+        return self._collection
+
+    def _existing(self) -> Any | None:
+        try:
+            col = self.client.get_collection(
+                self.config.collection_name, embedding_function=self.embedding_function
+            )
+        except Exception:
+            return None
+        return col
+
+    def sync(
+        self,
+        docs: Sequence[Document],
+        sources: Sequence[str] = (),
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Make the collection hold exactly ``docs``; cheap when nothing changed."""
+        t0 = time.perf_counter()
+        report = SyncReport(collection=self.config.collection_name)
+        chash = corpus_hash(docs)
+        col = self._existing()
+        meta = (col.metadata or {}) if col is not None else {}
+        if col is not None and meta.get("complete") and meta.get("corpus_hash") == chash:
+            manifest = self.read_manifest()
+            if self.config.chroma_url or (manifest and manifest.get("corpus_hash") == chash):
+                self._collection = col
+                report.unchanged = len(docs)
+                report.seconds = time.perf_counter() - t0
+                return report
+        old_docs = (
+            self._stored_doc_hashes(col) if col is not None and meta.get("complete") else None
+        )
+        if old_docs is None:
+            self._full_build(docs, chash, report, progress)
+        else:
+            self._incremental(col, docs, old_docs, chash, report, progress)
+        self._write_manifest(docs, sources)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _stored_doc_hashes(self, col: Any) -> dict[str, str] | None:
+        manifest = self.read_manifest()
+        if manifest and manifest.get("corpus_hash") == (col.metadata or {}).get("corpus_hash"):
+            return {k: v["hash"] for k, v in manifest.get("documents", {}).items()}
+        try:
+            got = col.get(include=["metadatas"])
+        except Exception:
+            return None
+        return {m["doc_id"]: m["doc_hash"] for m in got["metadatas"] or [] if m}
+
+    def _full_build(
+        self, docs: Sequence[Document], chash: str, report: SyncReport, progress: Progress | None
+    ) -> None:
+        name = self.config.collection_name
+        tmp_name = f"{name}-build-{os.getpid()}-{int(time.time())}"
+        try:
+            tmp = self.client.create_collection(
+                tmp_name,
+                embedding_function=self.embedding_function,
+                metadata=self._metadata(chash, complete=False),
+            )
+            report.chunks_written = self._add_docs(tmp, docs, progress)
+            with contextlib.suppress(Exception):
+                self.client.delete_collection(name)
+            tmp.modify(name=name, metadata=self._user_metadata(chash, True))
+        except Exception as exc:
+            raise StoreError(f"Could not build the index collection {name}: {exc}.") from exc
+        self._collection = self.client.get_collection(
+            name, embedding_function=self.embedding_function
+        )
+        self._drop_stale_builds()
+        report.added = [d.id for d in docs]
+        report.rebuilt = True
+
+    def _user_metadata(self, chash: str, complete: bool) -> dict[str, Any]:
+        # hnsw:* keys cannot be changed after creation; only our own keys are modified.
+        return {"corpus_hash": chash, "complete": complete}
+
+    def _drop_stale_builds(self) -> None:
+        prefix = f"{self.config.collection_name}-build-"
+        try:
+            for c in self.client.list_collections():
+                cname = c if isinstance(c, str) else c.name
+                if cname.startswith(prefix):
+                    self.client.delete_collection(cname)
+        except Exception as exc:  # best effort: a leftover build costs disk, not correctness
+            log.debug("could not clean stale builds: %s", exc)
+
+    def _incremental(
+        self,
+        col: Any,
+        docs: Sequence[Document],
+        old: dict[str, str],
+        chash: str,
+        report: SyncReport,
+        progress: Progress | None,
+    ) -> None:
+        new = {d.id: d for d in docs}
+        report.removed = sorted(set(old) - set(new))
+        report.changed = sorted(i for i in set(old) & set(new) if old[i] != new[i].content_hash)
+        report.added = sorted(set(new) - set(old))
+        report.unchanged = len(new) - len(report.changed) - len(report.added)
+        try:
+            col.modify(metadata=self._user_metadata(chash, False))
+            stale = report.removed + report.changed
+            for i in range(0, len(stale), 500):
+                col.delete(where={"doc_id": {"$in": stale[i : i + 500]}})
+            todo = [new[i] for i in report.changed + report.added]
+            report.chunks_written = self._add_docs(col, todo, progress)
+            col.modify(metadata=self._user_metadata(chash, True))
+        except Exception as exc:
+            raise StoreError(f"Could not update the index collection {col.name}: {exc}.") from exc
+        self._collection = col
+
+    def _add_docs(self, col: Any, docs: Sequence[Document], progress: Progress | None) -> int:
+        chunks: list[tuple[Chunk, Document]] = [
+            (c, d) for d in docs for c in chunk_document(d, self.config.chunking)
+        ]
+        total = len(chunks)
+        for i in range(0, total, ADD_BATCH):
+            batch = chunks[i : i + ADD_BATCH]
+            texts = [c.text for c, _ in batch]
+            col.add(
+                ids=[c.id for c, _ in batch],
+                documents=texts,
+                embeddings=self.embedding_function.embed(texts),
+                metadatas=[
+                    {
+                        "doc_id": c.doc_id,
+                        "start": c.start,
+                        "end": c.end,
+                        "title": d.title,
+                        "doc_hash": d.content_hash,
+                    }
+                    for c, d in batch
+                ],
+            )
+            if progress:
+                progress("embedding", min(i + ADD_BATCH, total), total)
+        return total
+
+    # -- reading ----------------------------------------------------------------------------
+    def all_chunks(self) -> list[Chunk]:
+        got = self.collection.get(include=["documents", "metadatas"])
+        return [
+            Chunk(id=i, doc_id=m["doc_id"], start=int(m["start"]), end=int(m["end"]), text=t)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+
+    def titles(self) -> dict[str, str]:
+        manifest = self.read_manifest()
+        if manifest:
+            return {k: v.get("title", k) for k, v in manifest.get("documents", {}).items()}
+        got = self.collection.get(include=["metadatas"])
+        return {m["doc_id"]: m.get("title", m["doc_id"]) for m in got["metadatas"] or []}
+
+    def query(
+        self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by cosine similarity (1 - distance)."""
+        try:
+            res = self.collection.query(
+                query_embeddings=[list(map(float, embedding))],
+                n_results=k,
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
+        except Exception as exc:
+            raise StoreError(f"The index could not be searched: {exc}.") from exc
+        out = []
+        for i, t, m, dist in zip(
+            res["ids"][0],
+            res["documents"][0],
+            res["metadatas"][0],
+            res["distances"][0],
+            strict=True,
+        ):
+            out.append(
+                (
+                    Chunk(
+                        id=i, doc_id=m["doc_id"], start=int(m["start"]), end=int(m["end"]), text=t
+                    ),
+                    1.0 - float(dist),
+                )
+            )
+        return out
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        if not ids:
+            return []
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {
+            i: Chunk(id=i, doc_id=m["doc_id"], start=int(m["start"]), end=int(m["end"]), text=t)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+        return [by_id[i] for i in ids if i in by_id]
