@@ -100,6 +100,12 @@ def question_type(question: str) -> str:
     return "other"
 
 
+_BACKREF = re.compile(r"^\W*(he|she|it|they|this|that|these|those|his|her|their)\b", re.I)
+_MONEY_WORDS = {"money", "cash", "funding", "funds", "aid", "dollars", "euros", "support"}
+_MONEY = re.compile(r"[$€£]\s?\d|\b(billion|million|dollars?|euros?)\b", re.I)
+_COUNTED = re.compile(r"\bhow (?:many|much)\s+([a-z]+)", re.I)
+
+
 def _type_match(qtype: str, sentence: str) -> float:
     if qtype == "number":
         return 1.0 if _NUMBER.search(sentence) else 0.0
@@ -120,8 +126,11 @@ class ScoringWeights:
     negation: float = 0.1
     rank_prior: float = 0.05
     soft_match_min: float = 0.5
+    context_credit: float = 0.5
+    type_penalty: float = 0.4
     soft_match_credit: float = 0.8
     second_sentence_ratio: float = 0.92
+    adjacent_ratio: float = 0.7
     confidence_coverage: float = 0.6
     confidence_dense: float = 0.4
 
@@ -136,6 +145,8 @@ class Candidate:
     coverage: float = 0.0
     dense: float = 0.0
     confidence: float = 0.0
+    context: set[str] | None = None  # tokens of the sentence before, when this one opens
+    # with a pronoun that points back to it
 
 
 class ExtractiveAnswerer:
@@ -153,17 +164,47 @@ class ExtractiveAnswerer:
         self.w = weights or ScoringWeights()
         self._wv: dict[str, np.ndarray] = {}
 
+    def _type_match(self, qtype: str, question: str, sentence: str) -> float:
+        """Like ``_type_match``, but "how many troops" wants a number next to troops (or a
+        near word, "soldiers"), not any number."""
+        base = _type_match(qtype, sentence)
+        m = _COUNTED.search(question) if qtype == "number" else None
+        if not base or not m:
+            return base
+        noun = m.group(1).lower()
+        if noun in _MONEY_WORDS:
+            return 1.0 if _MONEY.search(sentence) else 0.5
+        after = [w for w in re.findall(r"(\d[\d,.]*|[A-Za-z]+)", sentence)]
+        near = {
+            after[i + j].lower()
+            for i, w in enumerate(after)
+            if w[0].isdigit()
+            for j in (1, 2, 3)
+            if i + j < len(after)
+        }
+        if not near:
+            return 0.5
+        vectors = self._word_vectors(near | {noun})
+        best = max(float(np.dot(vectors[noun], vectors[w])) for w in near)
+        return 1.0 if best >= self.w.soft_match_min else 0.5
+
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
         seen: set[tuple[str, int, int]] = set()
         out = []
         for p in passages:
+            prev = ""
             for s, e in sentence_spans(p.text):
                 key = (p.doc_id, p.start + s, p.start + e)
-                if key in seen or len(words(p.text[s:e])) < 3:
+                text, before = p.text[s:e], prev
+                prev = text
+                if key in seen or len(words(text)) < 3:
                     continue
                 seen.add(key)
+                context = set(tokens(before)) if before and _BACKREF.match(text) else None
                 out.append(
-                    Candidate(passage=p, start=p.start + s, end=p.start + e, text=p.text[s:e])
+                    Candidate(
+                        passage=p, start=p.start + s, end=p.start + e, text=text, context=context
+                    )
                 )
         return out
 
@@ -177,7 +218,12 @@ class ExtractiveAnswerer:
         return self._wv
 
     def _soft_coverage(
-        self, qterms: dict[str, str], weights: dict[str, float], sentence: str, stoks: set[str]
+        self,
+        qterms: dict[str, str],
+        weights: dict[str, float],
+        sentence: str,
+        stoks: set[str],
+        context: set[str] | None = None,
     ) -> float:
         """Idf-weighted share of question terms the sentence holds, exactly (stem) or nearly
         (word vectors: "troops" ~ "soldiers" at 0.66, which no stemmer joins)."""
@@ -187,6 +233,14 @@ class ExtractiveAnswerer:
         for stem, word in qterms.items():
             if stem in stoks:
                 got += weights[stem]
+                continue
+            if len(stem) >= 5 and any(
+                t.startswith(stem) or (len(t) >= 5 and stem.startswith(t)) for t in stoks
+            ):
+                got += weights[stem] * 0.9  # Ukraine ~ Ukrainian, Europe ~ European
+                continue
+            if context and stem in context:
+                got += weights[stem] * self.w.context_credit  # "He did not…" after "Scholz…"
                 continue
             if vectors is None:
                 vectors = self._word_vectors(swords | set(qterms.values()))
@@ -210,20 +264,24 @@ class ExtractiveAnswerer:
         svecs = self.embedder.embed([c.text for c in cands]) if cands else np.zeros((0, 1))
         for c, v in zip(cands, svecs, strict=True):
             stoks = set(tokens(c.text))
-            c.coverage = self._soft_coverage(qterms, weights, c.text, stoks) / total
+            c.coverage = self._soft_coverage(qterms, weights, c.text, stoks, c.context) / total
             c.dense = float(np.dot(qvec, v))
+            tmatch = self._type_match(qtype, question, c.text)
             s_neg = bool(NEGATIONS & set(words(c.text)))
             neg = 1.0 if (qtype == "yesno" and s_neg) or (q_neg and s_neg) else 0.0
             c.score = (
                 self.w.coverage * c.coverage
                 + self.w.dense * c.dense
-                + self.w.type_match * _type_match(qtype, c.text)
+                + self.w.type_match * tmatch
                 + self.w.negation * neg
                 + self.w.rank_prior / c.passage.rank
             )
             c.confidence = self.w.confidence_coverage * c.coverage + self.w.confidence_dense * max(
                 c.dense, 0.0
             )
+            if qtype in {"number", "time"}:
+                # a "how many" answered without the counted thing next to a number is no answer
+                c.confidence *= 1.0 - self.w.type_penalty * (1.0 - tmatch)
 
     def answer(
         self,
@@ -248,9 +306,13 @@ class ExtractiveAnswerer:
         chosen = [best]
         covered = set(tokens(best.text))
         qtoks = set(tokens(question))
-        for c in cands[1:3]:
+        for c in cands[1:4]:
             adds = (qtoks - covered) & set(tokens(c.text))
-            if c.score >= self.w.second_sentence_ratio * best.score and adds:
+            adjacent = c.passage.doc_id == best.passage.doc_id and (
+                abs(c.start - best.end) <= 3 or abs(best.start - c.end) <= 3
+            )
+            ratio = self.w.adjacent_ratio if adjacent else self.w.second_sentence_ratio
+            if adds and c.score >= ratio * best.score:
                 chosen.append(c)
                 break
         chosen.sort(key=lambda c: (c.passage.doc_id, c.start))

@@ -117,6 +117,9 @@ def make_client(config: StoreConfig) -> Any:
     except Exception as exc:
         quarantine = _quarantine(path)
         log.warning("index folder %s was unreadable (%s); moved to %s", path, exc, quarantine)
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()  # chromadb caches the broken system per path
         try:
             return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as exc2:

@@ -1,0 +1,136 @@
+"""The command line, through typer's runner and as a real process with no network."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from index.sources import load_default
+
+ARTICLE = load_default()[0].text
+runner = CliRunner()
+
+
+def test_ask_prints_quote_and_citation() -> None:
+    result = runner.invoke(app, ["ask", "Where is NATO headquartered?"])
+    assert result.exit_code == 0, result.output
+    assert "NATO headquarters in Brussels" in result.output
+    assert "[1]" in result.output
+
+
+def test_ask_json_is_the_answer() -> None:
+    result = runner.invoke(app, ["ask", "--json", "How long did Putin and Biden talk?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["grounded"] is True and data["mode"] == "extractive"
+    c = data["citations"][0]
+    assert ARTICLE[c["start"] : c["end"]] == c["quote"] and c["doc_id"] == "article"
+    assert data["passages"][0]["fused"] > 0 and "total_ms" in data["timings"]
+
+
+def test_ask_declines_with_a_plain_sentence() -> None:
+    result = runner.invoke(app, ["ask", "What is the population of Ukraine?"])
+    assert result.exit_code == 0
+    assert "The article does not say." in result.output
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("   ", "Please type a question; this one is empty."),
+        ("x" * 100_000, "The question is 100,000 characters long"),
+    ],
+)
+def test_bad_questions_exit_1_with_one_sentence(question: str, message: str) -> None:
+    result = runner.invoke(app, ["ask", question])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_index_summarises_what_changed(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "one.txt").write_text("The mayor opened a bridge on Monday.", encoding="utf-8")
+    (folder / "two.md").write_text("# Rain\n\nIt rained for three days.", encoding="utf-8")
+    first = runner.invoke(app, ["index", str(folder)])
+    assert first.exit_code == 0, first.output
+    assert "2 document(s); added 2" in first.output
+    (folder / "two.md").write_text("# Rain\n\nIt rained for four days.", encoding="utf-8")
+    second = runner.invoke(app, ["index", str(folder)])
+    assert "added 0, changed 1, removed 0, unchanged 1" in second.output
+
+
+def test_index_of_a_missing_file_names_it(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["index", str(tmp_path / "missing.txt")])
+    assert result.exit_code == 1
+    assert "missing.txt" in result.output
+
+
+def test_unreachable_chroma_url_is_one_sentence(monkeypatch) -> None:
+    from tests.chroma_server import free_port
+
+    monkeypatch.setenv("ASSISTANT_CHROMA_URL", f"http://127.0.0.1:{free_port()}")
+    result = runner.invoke(app, ["ask", "Where is NATO headquartered?"])
+    assert result.exit_code == 1
+    assert "No Chroma server answers at http://127.0.0.1:" in result.output
+
+
+def test_bad_setting_is_one_sentence(monkeypatch) -> None:
+    monkeypatch.setenv("ASSISTANT_CHROMA_URL", "not a url")
+    result = runner.invoke(app, ["ask", "Where?"])
+    assert result.exit_code == 1
+    assert "Setting chroma_url is invalid" in result.output
+
+
+def test_config_masks_the_key(monkeypatch) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-secret-value-123456")
+    result = runner.invoke(app, ["config", "--json"])
+    assert result.exit_code == 0
+    assert "sk-secret-value-123456" not in result.output
+    assert json.loads(result.stdout)["llm_api_key"] == "****"
+
+
+def test_chat_answers_follow_ups() -> None:
+    result = runner.invoke(
+        app,
+        ["chat"],
+        input="What did Stoltenberg reject?\nAnd who did he hold a press conference with?\n\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "joint press conference with German Chancellor" in result.output
+
+
+def test_real_process_with_no_network_downloads_nothing(tmp_path: Path) -> None:
+    """Cold start in a fresh data folder inside a network namespace with no interfaces up."""
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.fail("unshare -n is not permitted here: " + probe.stderr.decode())
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "fresh"), "HF_HUB_OFFLINE": "0"}
+    out = subprocess.run(
+        [
+            "unshare",
+            "-n",
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "ask",
+            "--json",
+            "Who decides NATO's relationship with Ukraine?",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert "30 NATO allies and Ukraine" in data["citations"][0]["quote"]

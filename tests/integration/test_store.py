@@ -1,0 +1,84 @@
+"""The index keeps itself in step with the corpus and survives damage, on real Chroma."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import IndexUnavailableError
+from assistant.service import Assistant
+from assistant.settings import load_settings
+from index.sources import shipped_article_path
+
+
+def _article_copy(tmp_path: Path) -> Path:
+    path = tmp_path / "src" / "article.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(shipped_article_path().read_bytes())
+    return path
+
+
+def test_second_open_reuses_the_index(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "d")
+    first = Assistant.open(settings)
+    assert first.sync_report.rebuilt and first.sync_report.chunks_written > 0
+    second = Assistant.open(settings)
+    assert not second.sync_report.touched and second.sync_report.chunks_written == 0
+    assert second.ask("Where is NATO headquartered?").grounded
+
+
+def test_changed_article_rebuilds_by_itself(tmp_path: Path) -> None:
+    src = _article_copy(tmp_path)
+    settings = load_settings(data_dir=tmp_path / "d")
+    assert (
+        "Brussels"
+        in Assistant.open(settings, sources=[src])
+        .ask("Where are NATO headquarters?")
+        .citations[0]
+        .quote
+    )
+    src.write_text(src.read_text(encoding="utf-8").replace("Brussels", "Lisbon"), encoding="utf-8")
+    again = Assistant.open(settings, sources=[src])
+    assert again.sync_report.changed == ["article"]
+    quote = again.ask("Where are NATO headquarters?").citations[0].quote
+    assert "Lisbon" in quote and "Brussels" not in quote
+
+
+def test_settings_change_uses_a_fresh_collection(tmp_path: Path) -> None:
+    a = Assistant.open(load_settings(data_dir=tmp_path / "d", chunk_size=480))
+    b = Assistant.open(load_settings(data_dir=tmp_path / "d", chunk_size=200))
+    assert a.store.config.collection_name != b.store.config.collection_name
+    assert b.sync_report.rebuilt
+    assert max(len(c.text) for c in b.store.all_chunks()) <= 200
+    assert max(len(c.text) for c in a.store.all_chunks()) > 200
+
+
+def test_corrupted_index_folder_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    Assistant.open(load_settings(data_dir=data))
+    chroma = data / "chroma"
+    for f in chroma.rglob("*"):
+        if f.is_file():
+            f.write_bytes(b"garbage" * 100)
+    (data / next(p.name for p in data.glob("manifest-*.json"))).write_text("{not json")
+    again = Assistant.open(load_settings(data_dir=data))
+    assert again.ask("Where is NATO headquartered?").grounded
+    kept = list(data.glob("chroma.corrupt-*"))
+    assert kept, "the damaged folder is kept aside, never deleted"
+
+
+def test_garbage_file_where_the_index_folder_should_be(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "chroma").write_text("not a folder")
+    with pytest.raises(IndexUnavailableError, match="not writable"):
+        Assistant.open(load_settings(data_dir=data))
+
+
+def test_chroma_url_pointing_at_nothing(tmp_path: Path) -> None:
+    from tests.chroma_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(IndexUnavailableError, match=f"No Chroma server answers at {url}"):
+        Assistant.open(load_settings(data_dir=tmp_path / "d", chroma_url=url))

@@ -1,0 +1,104 @@
+"""Loading sources: every bad input gets one sentence that names the file (and line)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.errors import DuplicateDocumentError, SourceError
+from index.sources import document_from_bytes, load_default, load_sources, shipped_article_path
+
+
+def test_shipped_article_is_the_default_and_kept_byte_exact() -> None:
+    (doc,) = load_default()
+    assert doc.id == "article"
+    assert doc.text == shipped_article_path().read_bytes().decode("utf-8")
+    assert doc.title.startswith("NATO Secretary General rejects")
+
+
+def test_text_markdown_html_and_jsonl(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Alpha sentence one. Alpha two.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# Beta title\n\nBeta body.\n", encoding="utf-8")
+    (tmp_path / "c.html").write_text(
+        "<html><head><title>Gamma</title><script>evil()</script></head>"
+        "<body><p>Gamma <b>bold</b> text.</p><p>Second para.</p></body></html>",
+        encoding="utf-8",
+    )
+    (tmp_path / "d.jsonl").write_text(
+        json.dumps({"id": "x1", "title": "X", "text": "Ex text.", "extra": 1})
+        + "\n\n"
+        + json.dumps({"id": "x2", "text": "Why text."})
+        + "\n",
+        encoding="utf-8",
+    )
+    docs = {d.id: d for d in load_sources([tmp_path]).documents}
+    assert set(docs) == {"a", "b", "c", "x1", "x2"}
+    assert docs["a"].text == "Alpha sentence one. Alpha two.\n"
+    assert docs["b"].title == "Beta title"
+    assert docs["c"].title == "Gamma"
+    assert docs["c"].text == "Gamma bold text.\n\nSecond para.\n"
+    assert "evil" not in docs["c"].text
+    assert docs["x1"].title == "X" and docs["x2"].title == "Why text."
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"  \n\t", "is empty"),
+        (b"\x00\x01\x02binary", "looks binary"),
+        (b"caf\xe9 latin-1", "not valid UTF-8"),
+    ],
+)
+def test_bad_files_name_the_file(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=message) as err:
+        load_sources([path])
+    assert str(path) in str(err.value)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"not found: .*nope\.txt"):
+        load_sources([tmp_path / "nope.txt"])
+
+
+def test_broken_jsonl_line_gives_the_line_number(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "1", "text": "ok."}\n{"id": "2", "text": \n', encoding="utf-8")
+    with pytest.raises(SourceError, match=r"c.jsonl, line 2: not valid JSON"):
+        load_sources([path])
+
+
+def test_jsonl_line_without_text(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "1"}\n', encoding="utf-8")
+    with pytest.raises(SourceError, match="line 1: 'text' is missing"):
+        load_sources([path])
+
+
+def test_duplicate_ids_name_both_places(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "1", "text": "a."}\n{"id": "1", "text": "b."}\n', encoding="utf-8")
+    with pytest.raises(DuplicateDocumentError, match=r"c.jsonl:1 and .*c.jsonl:2"):
+        load_sources([path])
+
+
+def test_folder_skips_bad_files_with_a_named_warning(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("Good text here.", encoding="utf-8")
+    (tmp_path / "bad.txt").write_bytes(b"\x00\x00")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    result = load_sources([tmp_path])
+    assert [d.id for d in result.documents] == ["good"]
+    assert len(result.skipped) == 1 and "bad.txt" in result.skipped[0]
+
+
+def test_upload_bytes() -> None:
+    doc = document_from_bytes("story.md", b"# Title\n\nBody text.")
+    assert doc.title == "Title" and doc.text == "# Title\n\nBody text."
+    with pytest.raises(SourceError, match=r"not a \.txt, \.md or \.html"):
+        document_from_bytes("x.pdf", b"%PDF")
+    with pytest.raises(SourceError, match="looks binary"):
+        document_from_bytes("x.txt", b"\x00\x01")
