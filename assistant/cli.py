@@ -216,6 +216,250 @@ def ui(
     )
 
 
+# -- eval ------------------------------------------------------------------------------------
+eval_app = typer.Typer(
+    help="Measure answer quality on an eval set (default: the shipped questions about the "
+    "article). Without a sub-command, runs the eval.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(eval_app, name="eval")
+
+LOWER_IS_BETTER = {"false_refusal_rate", "latency_p50_ms", "latency_p95_ms", "cited_chars_mean"}
+
+
+def _parse_gates(gates: list[str]) -> dict[str, float]:
+    out_gates: dict[str, float] = {}
+    for gate in gates:
+        name, sep, value = gate.partition("=")
+        try:
+            out_gates[name.strip()] = float(value)
+        except ValueError:
+            raise fail(f"--fail-under wants METRIC=VALUE, not {gate!r}.") from None
+        if not sep:
+            raise fail(f"--fail-under wants METRIC=VALUE, not {gate!r}.")
+    return out_gates
+
+
+@eval_app.callback()
+def eval_run(
+    ctx: typer.Context,
+    dataset: Annotated[
+        list[Path] | None,
+        typer.Option("--dataset", help="Eval set JSONL (repeatable). Default: the shipped set."),
+    ] = None,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="Part of the shipped set: dev (tune on it), test (never tuned on) or all."
+        ),
+    ] = "all",
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--corpus", help="Sources replacing the shipped article for this run (repeatable)."
+        ),
+    ] = None,
+    mode: Annotated[str | None, typer.Option(help="extractive or llm.")] = None,
+    k: Annotated[
+        int | None, typer.Option("--k", min=1, max=50, help="Passages per question.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for results.jsonl and the reports.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Questions in flight.")] = 1,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items.")] = None,
+    tags: Annotated[list[str] | None, typer.Option("--tags", help="Only items with a tag.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue a stopped run in --out.")] = False,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under",
+            help="METRIC=VALUE: exit 1 when a metric falls short (for "
+            "false_refusal_rate, latency_* and cited_chars_mean: when it exceeds VALUE).",
+        ),
+    ] = None,
+) -> None:
+    """Run the eval set and print the metrics; --out writes results and reports."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from evals.dataset import shipped_dataset_paths
+    from evals.errors import EvalError
+    from evals.metrics import nan_to_none, summarize
+
+    gates = _parse_gates(fail_under or [])
+    if split not in {"dev", "test", "all"}:
+        raise fail("--split must be dev, test or all.")
+    if mode not in {None, "extractive", "llm"}:
+        raise fail("--mode must be extractive or llm.")
+    settings = _settings(mode=mode)
+    effective_mode = settings.effective_mode
+    kk = k or settings.top_k
+    try:
+        assistant = _open(settings, corpus)
+        from evals.runner import prepare, run_meta, start_run
+
+        prepared = prepare(
+            dataset or shipped_dataset_paths(split), assistant, tags=tags or (), limit=limit
+        )
+        for problem in prepared.problems:
+            err.print(f"[yellow]skipped:[/] {problem}")
+        meta = run_meta(assistant, prepared, effective_mode, kk)
+        done = start_run(out_dir, meta, resume) if out_dir else []
+        rows = _run_with_progress(
+            assistant, prepared.items, effective_mode, kk, out_dir, done, concurrency
+        )
+    except (*USER_ERRORS, EvalError) as exc:
+        raise _handle(exc) from exc
+    summary = summarize(rows)
+    if out_dir:
+        from evals.report import build_report, write_reports
+
+        report = build_report(rows, meta, [str(p) for p in prepared.problems])
+        write_reports(out_dir, report, rows)
+        err.print(f"[dim]reports written to {out_dir}/[/]")
+    _print_metrics(nan_to_none(summary.metrics), summary.counts, len(prepared.problems))
+    failed = []
+    for name, want in gates.items():
+        have = summary.metrics.get(name)
+        if have is None:
+            raise fail(f"--fail-under names an unknown metric {name!r}.")
+        lower = name in LOWER_IS_BETTER
+        if have != have or (have > want if lower else have < want):
+            failed.append(f"{name} = {have:.3f} ({'above' if lower else 'below'} {want:g})")
+    if failed:
+        raise fail("quality gate failed: " + "; ".join(failed) + ".")
+
+
+def _run_with_progress(assistant, items, mode, k, out_dir, done, concurrency):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from evals.runner import run_items
+
+    passed = sum(1 for r in done if r.get("passed"))
+    count = len(done)
+    with Progress(
+        TextColumn("eval"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[score]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("eval", total=len(items), completed=count, score="")
+
+        def on_row(row: dict) -> None:
+            nonlocal passed, count
+            count += 1
+            passed += bool(row.get("passed"))
+            bar.update(task, advance=1, score=f"passed {passed}/{count} ({passed / count:.0%})")
+
+        return run_items(
+            assistant,
+            items,
+            mode=mode,
+            k=k,
+            out=out_dir,
+            done=done,
+            concurrency=concurrency,
+            on_row=on_row,
+        )
+
+
+def _print_metrics(metrics: dict, counts: dict, problems: int) -> None:
+    from rich.table import Table
+
+    table = Table(
+        "metric",
+        "value",
+        title=f"{counts['items']} items "
+        f"({counts['answerable']} answerable, {counts['unanswerable']} unanswerable)"
+        + (f", {problems} skipped" if problems else ""),
+    )
+    for name, value in metrics.items():
+        shown = (
+            "n/a"
+            if value is None
+            else (
+                f"{value:.1f}"
+                if name.endswith("_ms") or name.endswith("chars_mean")
+                else f"{value:.3f}"
+            )
+        )
+        table.add_row(name, shown)
+    out.print(table)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    a: Annotated[Path, typer.Argument(help="The earlier run folder (or its report.json).")],
+    b: Annotated[Path, typer.Argument(help="The later run folder (or its report.json).")],
+) -> None:
+    """Metric deltas between two runs and the items that flipped (regressions first)."""
+    from evals.compare import compare_runs, render_comparison
+
+    from evals.errors import EvalError
+
+    try:
+        comparison = compare_runs(a, b)
+    except EvalError as exc:
+        raise _handle(exc) from exc
+    out.print(render_comparison(comparison), markup=False)
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    write: Annotated[
+        bool,
+        typer.Option(help="Write the chosen threshold to the calibration file the product reads."),
+    ] = True,
+) -> None:
+    """Sweep the offline answerer's decline threshold on the dev part and keep the best."""
+    from assistant.settings import CALIBRATION_FILE, calibrated_defaults
+    from evals.calibrate import MAX_FALSE_REFUSALS, calibrate, write_calibration
+    from evals.dataset import shipped_dataset_paths
+    from evals.errors import EvalError
+    from evals.runner import prepare, run_items
+
+    settings = _settings(decline_threshold=0.0, mode="extractive")
+    try:
+        assistant = _open(settings)
+        prepared = prepare(shipped_dataset_paths("dev"), assistant)
+        rows = run_items(assistant, prepared.items, mode="extractive", k=settings.top_k, out=None)
+    except (*USER_ERRORS, EvalError) as exc:
+        raise _handle(exc) from exc
+    chosen, points = calibrate(rows)
+    from rich.table import Table
+
+    table = Table(
+        "threshold",
+        "refusal recall",
+        "false refusals",
+        "evidence hit",
+        title=f"decline threshold sweep on dev ({len(rows)} items)",
+    )
+    for p in points[::2]:
+        mark = " ◀ chosen" if p.threshold == chosen.threshold else ""
+        table.add_row(
+            f"{p.threshold:.2f}{mark}",
+            f"{p.refusal_recall:.3f}",
+            f"{p.false_refusal_rate:.3f}",
+            f"{p.evidence_hit:.3f}",
+        )
+    out.print(table)
+    out.print(
+        f"chosen: {chosen.threshold:.2f} — refusal recall {chosen.refusal_recall:.3f}, "
+        f"false refusals {chosen.false_refusal_rate:.3f}, evidence hit "
+        f"{chosen.evidence_hit:.3f} (max recall − false refusals with false refusals ≤ "
+        f"{MAX_FALSE_REFUSALS:.0%}, lowest on ties)"
+    )
+    if write:
+        write_calibration(CALIBRATION_FILE, chosen, prepared.dataset_hash, len(rows))
+        calibrated_defaults.cache_clear()
+        out.print(f"written to {CALIBRATION_FILE}")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,231 @@
+"""The batch runner: ask every item, score it, write ``results.jsonl`` row by row.
+
+Rows are appended and flushed as they are scored, so a stopped run (Ctrl-C, crash) resumes where
+it stopped with ``resume=True``; ``run.json`` fingerprints what was measured (dataset, corpus,
+settings, mode) and a resume against a different fingerprint is refused with the reason.
+Only measuring lives here: answers come from ``assistant.service.Assistant``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.service import Assistant
+from assistant.types import Mode
+from evals.dataset import DatasetProblem, EvalItem, check_evidence, dataset_hash, load_dataset
+from evals.errors import EvalError
+from evals.metrics import score_item
+
+log = logging.getLogger(__name__)
+
+RESULTS = "results.jsonl"
+RUN = "run.json"
+
+
+class ResumeRefused(EvalError):
+    """``--resume`` against a results folder of a different run."""
+
+
+@dataclass
+class Prepared:
+    items: list[EvalItem]
+    problems: list[DatasetProblem]
+    dataset_hash: str
+    paths: list[Path]
+
+
+def prepare(
+    datasets: Sequence[Path],
+    assistant: Assistant,
+    *,
+    tags: Sequence[str] = (),
+    limit: int | None = None,
+) -> Prepared:
+    """Load the eval sets and drop (reporting) items this corpus cannot score."""
+    load = load_dataset(list(datasets))
+    corpus = {d.id: d.text for d in assistant.documents.values()}
+    evidence_problems = check_evidence(load.items, corpus)
+    bad = {p.message.split("'")[1] for p in evidence_problems if p.message.startswith("item '")}
+    items = [i for i in load.items if i.id not in bad]
+    if tags:
+        items = [i for i in items if set(tags) & set(i.tags)]
+    if limit is not None:
+        items = items[:limit]
+    if not items:
+        raise EvalError(
+            "No eval item is left to run (check --tags, --limit and the problems reported above)."
+        )
+    return Prepared(
+        items, [*load.problems, *evidence_problems], dataset_hash(load.paths), load.paths
+    )
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_meta(assistant: Assistant, prepared: Prepared, mode: Mode, k: int) -> dict[str, Any]:
+    s = assistant.settings
+    return {
+        "git_commit": git_commit(),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "mode": mode,
+        "model": s.llm_model if mode == "llm" else None,
+        "k": k,
+        "corpus_hash": assistant.corpus_hash,
+        "documents": len(assistant.documents),
+        "dataset_hash": prepared.dataset_hash,
+        "datasets": [str(p) for p in prepared.paths],
+        "items": len(prepared.items),
+        "settings": s.masked(),
+    }
+
+
+def fingerprint(meta: dict[str, Any]) -> dict[str, Any]:
+    """What must match for a resumed run to be the same measurement."""
+    s = meta["settings"]
+    return {
+        "dataset_hash": meta["dataset_hash"],
+        "corpus_hash": meta["corpus_hash"],
+        "mode": meta["mode"],
+        "model": meta["model"],
+        "k": meta["k"],
+        "items": meta["items"],
+        "decline_threshold": s["decline_threshold"],
+        "chunk_size": s["chunk_size"],
+        "chunk_overlap": s["chunk_overlap"],
+        "embedder": s["embedder"],
+    }
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows of a results file; a line cut by a crash at the end is dropped (it is re-asked)."""
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        return rows
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            log.warning("dropping a cut line in %s", path)
+    return rows
+
+
+def start_run(out: Path, meta: dict[str, Any], resume: bool) -> list[dict[str, Any]]:
+    """Prepare the results folder; the rows already done when resuming."""
+    out.mkdir(parents=True, exist_ok=True)
+    run_file, results = out / RUN, out / RESULTS
+    if resume and run_file.exists():
+        try:
+            old = json.loads(run_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ResumeRefused(f"Cannot resume: {run_file} is unreadable.") from exc
+        want, have = fingerprint(meta), old.get("fingerprint", {})
+        diff = sorted(k for k in want if want[k] != have.get(k))
+        if diff:
+            raise ResumeRefused(
+                f"Cannot resume in {out}: it holds a different run ({', '.join(diff)} differ); "
+                f"use another --out or drop --resume."
+            )
+        rows = read_rows(results)
+        # rewrite without a cut last line so appends start on a clean line
+        results.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
+        return rows
+    run_file.write_text(
+        json.dumps({"fingerprint": fingerprint(meta), "meta": meta}, indent=2), encoding="utf-8"
+    )
+    results.write_text("", encoding="utf-8")
+    return []
+
+
+@dataclass
+class RunState:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def ask_and_score(assistant: Assistant, item: EvalItem, mode: Mode, k: int) -> dict[str, Any]:
+    corpus = {d.id: d.text for d in assistant.documents.values()}
+    t0 = time.perf_counter()
+    answer = assistant.ask(item.question, item.history, mode=mode, k=k)
+    latency = (time.perf_counter() - t0) * 1000
+    score = score_item(item, answer, corpus=corpus, latency_ms=latency)
+    row = score.model_dump(mode="json")
+    row.update(
+        {
+            "question": item.question,
+            "answer": answer.text,
+            "grounded": answer.grounded,
+            "query": answer.query,
+            "mode": answer.mode,
+            "fallback_reason": answer.fallback_reason,
+            "cited": [
+                c.model_dump(include={"n", "doc_id", "start", "end", "quote"})
+                for c in answer.citations
+            ],
+        }
+    )
+    return row
+
+
+def run_items(
+    assistant: Assistant,
+    items: Sequence[EvalItem],
+    *,
+    mode: Mode,
+    k: int,
+    out: Path | None,
+    done: Sequence[dict[str, Any]] = (),
+    concurrency: int = 1,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Ask the items not yet in ``done``; append each row to ``out/results.jsonl`` at once."""
+    finished = {r["id"] for r in done}
+    todo = [i for i in items if i.id not in finished]
+    rows = list(done)
+    sink = (out / RESULTS).open("a", encoding="utf-8") if out else None
+    try:
+
+        def record(row: dict[str, Any]) -> None:
+            rows.append(row)
+            if sink:
+                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                sink.flush()
+            if on_row:
+                on_row(row)
+
+        if concurrency <= 1:
+            for item in todo:
+                record(ask_and_score(assistant, item, mode, k))
+        else:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                for row in pool.map(lambda i: ask_and_score(assistant, i, mode, k), todo):
+                    record(row)
+    finally:
+        if sink:
+            sink.close()
+    order = {i.id: n for n, i in enumerate(items)}
+    return sorted((r for r in rows if r["id"] in order), key=lambda r: order[r["id"]])
