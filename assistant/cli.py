@@ -40,6 +40,9 @@ SourcesArg = Annotated[
 ]
 
 
+FELL_BACK = 3
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[bold red]Error:[/] {message}")
     return typer.Exit(code)
@@ -115,18 +118,30 @@ def ask(
         int | None, typer.Option("--k", min=1, max=50, help="Passages to retrieve.")
     ] = None,
     doc: Annotated[str | None, typer.Option("--doc", help="Only search this document id.")] = None,
+    mode: Annotated[str | None, typer.Option(
+        help="extractive (offline) or llm (needs ASSISTANT_LLM_BASE_URL). Default: llm when "
+        "an endpoint is set.")] = None,
 ) -> None:
-    """Answer one question with verbatim quotes from the article, or say it does not say."""
-    settings = _settings()
+    """Answer one question with verbatim quotes from the article, or say it does not say.
+
+    Exit codes: 0 answered (or declined), 1 error, 3 the LLM failed and the offline answer was
+    given instead."""
+    if mode not in {None, "extractive", "llm"}:
+        raise fail("--mode must be extractive or llm.")
+    settings = _settings(mode=mode)
     try:
         assistant = _open(settings, quiet=True)
         answer = assistant.ask(question, k=k, doc_id=doc)
     except USER_ERRORS as exc:
         raise _handle(exc) from exc
+    if answer.fallback_reason:
+        err.print(f"[yellow]Fell back to the offline answer:[/] {answer.fallback_reason}")
     if as_json:
         sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
-        return
-    _print_answer(answer)
+    else:
+        _print_answer(answer)
+    if answer.fallback_reason:
+        raise typer.Exit(FELL_BACK)
 
 
 def _print_answer(answer) -> None:
@@ -176,15 +191,27 @@ def chat() -> None:
 @app.command()
 def config(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Also ask the LLM endpoint for real whether it answers.")] = False,
 ) -> None:
     """Show the effective settings (environment, .env, defaults); secrets are masked."""
     settings = _settings()
     data = settings.masked()
+    if check:
+        if not settings.llm_base_url:
+            data["llm_check"] = "no endpoint configured (ASSISTANT_LLM_BASE_URL)"
+        else:
+            from assistant.llm import LLMClient
+
+            health = LLMClient.from_settings(settings).health()
+            data["llm_check"] = ("ok: " if health.ok else "FAILED: ") + health.detail
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-        return
-    for key, value in data.items():
-        out.print(f"{key:22} {value}")
+    else:
+        for key, value in data.items():
+            out.print(f"{key:22} {value}", markup=False)
+    if check and str(data.get("llm_check", "")).startswith("FAILED"):
+        raise typer.Exit(1)
 
 
 @app.command()

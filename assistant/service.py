@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant.errors import ConfigError, IndexUnavailableError, QuestionError
+from assistant.errors import ConfigError, IndexUnavailableError, LLMError, QuestionError
 from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import standalone_query
-from assistant.retrieval import HybridRetriever
+from assistant.retrieval import HybridRetriever, Retrieved
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Mode, Turn
 from index.chunking import ChunkSettings
@@ -23,6 +24,12 @@ from index.lexical import LexicalIndex
 from index.sources import load_default, load_sources, shipped_article_path
 from index.store import StoreConfig, SyncReport, VectorStore, corpus_hash
 from index.types import Document
+
+if TYPE_CHECKING:
+    from assistant.llm import LLMAnswerer
+
+if TYPE_CHECKING:
+    from assistant.llm import Health, LLMAnswerer
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -70,6 +77,8 @@ class Assistant:
             store.embedding_function, lexical, threshold=settings.decline_threshold
         )
         self.corpus_hash = corpus_hash(documents)
+        self._llm: LLMAnswerer | None = None
+        self._llm: LLMAnswerer | None = None
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -136,7 +145,76 @@ class Assistant:
             progress("lexical", 1, 1)
         return lex
 
+    # -- the LLM ----------------------------------------------------------------------------
+    @property
+    def llm(self) -> LLMAnswerer:
+        """The LLM answerer, built on first use (the offline path never imports httpx)."""
+        if self._llm is None:
+            if not self.settings.llm_base_url:
+                raise ConfigError(
+                    "LLM mode needs an endpoint: set ASSISTANT_LLM_BASE_URL (and "
+                    "ASSISTANT_LLM_MODEL), or use the offline extractive mode."
+                )
+            from assistant.llm import LLMAnswerer, LLMClient
+
+            self._llm = LLMAnswerer(LLMClient.from_settings(self.settings), self.settings)
+        return self._llm
+
+    def llm_health(self) -> Health | None:
+        """A real round trip to the endpoint; None when no endpoint is configured."""
+        if not self.settings.llm_base_url:
+            return None
+        return self.llm.client.health()
+
+    def _mode(self, mode: Mode | None) -> Mode:
+        return mode or self.settings.effective_mode
+
     # -- answering --------------------------------------------------------------------------
+    def _prepare(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        mode: Mode,
+        k: int | None,
+        doc_id: str | None,
+    ) -> tuple[str, Retrieved, dict[str, float]]:
+        t0 = time.perf_counter()
+        q = check_question(question, self.settings)
+        if doc_id is not None and doc_id not in self.documents:
+            raise QuestionError(f"There is no document with the id {doc_id!r} in this index.")
+        query = standalone_query(q, history)
+        if mode == "llm" and history:
+            query = self._llm_rewrite(q, history, query)
+        t1 = time.perf_counter()
+        try:
+            got = self.retriever.retrieve(query, k or self.settings.top_k, doc_id=doc_id)
+        except IndexLayerError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
+        t2 = time.perf_counter()
+        return query, got, {"rewrite_ms": (t1 - t0) * 1000, "retrieve_ms": (t2 - t1) * 1000}
+
+    def _llm_rewrite(self, question: str, history: Sequence[Turn], fallback: str) -> str:
+        """The model rewrites a follow-up; if that call fails, the offline rewrite stands."""
+        from assistant.llm import clean_rewrite, rewrite_messages
+
+        try:
+            reply = self.llm.client.complete(rewrite_messages(question, history), max_tokens=120)
+        except LLMError as exc:
+            log.warning("LLM rewrite failed, using the offline rewrite: %s", exc)
+            return fallback
+        return clean_rewrite(reply.text, question)
+
+    def _extractive(self, query: str, got: Retrieved) -> Answer:
+        return self.extractive.answer(query, got.passages, self.titles, qvec=got.query_vector)
+
+    def _fallback(self, query: str, got: Retrieved, exc: Exception) -> Answer:
+        log.warning("LLM answer failed, falling back to extractive: %s", exc, exc_info=exc)
+        answer = self._extractive(query, got)
+        answer.fallback_reason = (
+            f"The LLM endpoint failed ({exc}); this is the offline extractive answer."
+        )
+        return answer
+
     def ask(
         self,
         question: str,
@@ -146,24 +224,74 @@ class Assistant:
         k: int | None = None,
         doc_id: str | None = None,
     ) -> Answer:
+        """One answer. In LLM mode a failing endpoint falls back to the extractive answer, with
+        ``fallback_reason`` saying what failed; nothing is raised for it."""
+        mode = self._mode(mode)
         t0 = time.perf_counter()
-        q = check_question(question, self.settings)
-        if doc_id is not None and doc_id not in self.documents:
-            raise QuestionError(f"There is no document with the id {doc_id!r} in this index.")
-        query = standalone_query(q, history)
-        t1 = time.perf_counter()
-        try:
-            got = self.retriever.retrieve(query, k or self.settings.top_k, doc_id=doc_id)
-        except IndexLayerError as exc:
-            raise IndexUnavailableError(str(exc)) from exc
+        query, got, timings = self._prepare(question, history, mode, k, doc_id)
         t2 = time.perf_counter()
-        answer = self.extractive.answer(query, got.passages, self.titles, qvec=got.query_vector)
+        if mode == "llm":
+            llm = self.llm
+            try:
+                answer = llm.answer(query, got.passages, self.documents)
+            except LLMError as exc:
+                answer = self._fallback(query, got, exc)
+        else:
+            answer = self._extractive(query, got)
         t3 = time.perf_counter()
         answer.query = query
         answer.timings = {
-            "rewrite_ms": (t1 - t0) * 1000,
-            "retrieve_ms": (t2 - t1) * 1000,
+            **answer.timings,
+            **timings,
             "answer_ms": (t3 - t2) * 1000,
             "total_ms": (t3 - t0) * 1000,
         }
         return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        mode: Mode | None = None,
+        k: int | None = None,
+        doc_id: str | None = None,
+    ) -> StreamedAnswer:
+        """Text as it is written (LLM mode streams; extractive comes in one piece), then the
+        verified ``Answer`` in ``.answer``. Validation errors raise here, before any text."""
+        mode = self._mode(mode)
+        query, got, timings = self._prepare(question, history, mode, k, doc_id)
+        if mode != "llm":
+            answer = self._extractive(query, got)
+            answer.query, answer.timings = query, {**answer.timings, **timings}
+            return StreamedAnswer(iter([answer.text]), lambda: answer)
+        stream = self.llm.stream(query, got.passages, self.documents)
+        state: dict[str, Answer] = {}
+
+        def deltas() -> Iterator[str]:
+            try:
+                yield from stream
+                state["answer"] = stream.answer
+            except LLMError as exc:
+                state["answer"] = self._fallback(query, got, exc)
+                yield "\n\n"
+                yield state["answer"].text
+            state["answer"].query = query
+            state["answer"].timings = {**state["answer"].timings, **timings}
+
+        return StreamedAnswer(deltas(), lambda: state["answer"])
+
+
+class StreamedAnswer:
+    """Iterate for text deltas; ``.answer`` holds the final, verified answer afterwards."""
+
+    def __init__(self, deltas: Iterator[str], final: Callable[[], Answer]) -> None:
+        self._deltas = deltas
+        self._final = final
+
+    def __iter__(self) -> Iterator[str]:
+        return self._deltas
+
+    @property
+    def answer(self) -> Answer:
+        return self._final()

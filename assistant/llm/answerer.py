@@ -1,0 +1,150 @@
+"""The LLM answerer: prompt, model, then quote verification, into one ``Answer``.
+
+It raises the typed LLM errors (``assistant.errors.LLMError``) and nothing else on endpoint
+failure; falling back to the extractive answerer is the caller's decision, not made here.
+
+Streaming: ``stream()`` returns an ``AnswerStream``. Iterating it yields the model's raw text
+deltas as they arrive (for a live display); when the iteration ends, ``.answer`` holds the
+verified ``Answer``. The verified text can differ from the streamed one (unverifiable quotes are
+removed, markers renumbered, quotes shown in the source's spelling), so a display should replace
+the streamed text with ``answer.text`` at the end. An object rather than a generator's return
+value, because ``for`` loops and ``st.write_stream`` drop a generator's return value.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+from assistant.llm.client import LLMClient
+from assistant.llm.prompt import REFUSAL, answer_messages
+from assistant.settings import Settings
+from assistant.types import Answer, Passage
+from assistant.verify import Verification, verify_answer
+from index.types import Document
+
+DEFAULT_MAX_TOKENS = 512  # a cited answer of one to three sentences fits easily
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 3)
+
+
+class AnswerStream:
+    """Iterate for text deltas; afterwards ``.answer`` is the verified ``Answer``."""
+
+    def __init__(self, deltas: Iterator[str], finish: Callable[[str, float], Answer]) -> None:
+        self._deltas = deltas
+        self._finish = finish
+        self._answer: Answer | None = None
+        self._started = False
+
+    def __iter__(self) -> Iterator[str]:
+        if self._started:
+            raise RuntimeError("An AnswerStream can be iterated once.")
+        self._started = True
+        started = time.perf_counter()
+        first: float | None = None
+        parts: list[str] = []
+        for delta in self._deltas:
+            if first is None:
+                first = time.perf_counter() - started
+            parts.append(delta)
+            yield delta
+        self._answer = self._finish("".join(parts), time.perf_counter() - started)
+        if first is not None:
+            self._answer.timings["llm_first_token"] = _ms(first)
+
+    @property
+    def answer(self) -> Answer:
+        """The verified answer; RuntimeError until the stream has been read to the end."""
+        if self._answer is None:
+            raise RuntimeError("Read the stream to the end before asking for its answer.")
+        return self._answer
+
+
+class LLMAnswerer:
+    """Answers from retrieved passages through an OpenAI-compatible model, quotes verified."""
+
+    def __init__(
+        self,
+        client: LLMClient,
+        settings: Settings | None = None,
+        *,
+        max_tokens: int | None = DEFAULT_MAX_TOKENS,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.max_tokens = max_tokens
+
+    def _params(self) -> dict[str, float | int]:
+        params: dict[str, float | int] = {}
+        if self.settings is not None:
+            params["temperature"] = self.settings.llm_temperature
+        if self.max_tokens is not None:
+            params["max_tokens"] = self.max_tokens
+        return params
+
+    def answer(
+        self, question: str, passages: Sequence[Passage], documents: Mapping[str, Document]
+    ) -> Answer:
+        """One verified answer. With no passages the model is not asked: nothing to quote."""
+        if not passages:
+            return self._declined(question)
+        messages = answer_messages(question, passages, _titles(documents))
+        started = time.perf_counter()
+        completion = self.client.complete(messages, **self._params())
+        return self._verified(
+            question, passages, documents, completion.text, time.perf_counter() - started
+        )
+
+    def stream(
+        self, question: str, passages: Sequence[Passage], documents: Mapping[str, Document]
+    ) -> AnswerStream:
+        """Raw deltas while the model writes; ``.answer`` when done (see the module docstring)."""
+
+        def finish(text: str, llm_seconds: float) -> Answer:
+            return self._verified(question, passages, documents, text, llm_seconds)
+
+        if not passages:
+            declined = self._declined(question)
+            return AnswerStream(iter([declined.text]), lambda _text, _s: declined)
+        messages = answer_messages(question, passages, _titles(documents))
+        return AnswerStream(self.client.stream(messages, **self._params()), finish)
+
+    def _verified(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        documents: Mapping[str, Document],
+        text: str,
+        llm_seconds: float,
+    ) -> Answer:
+        started = time.perf_counter()
+        result: Verification = verify_answer(
+            text,
+            passages,
+            {doc_id: doc.text for doc_id, doc in documents.items()},
+            _titles(documents),
+            refusal=REFUSAL,
+        )
+        verify_ms = _ms(time.perf_counter() - started)
+        shown = result.text if result.text else REFUSAL
+        return Answer(
+            text=shown,
+            citations=result.citations,
+            grounded=result.grounded,
+            mode="llm",
+            passages=list(passages),
+            timings={"llm": _ms(llm_seconds), "verify": verify_ms},
+            query=question,
+            dropped_quotes=result.dropped,
+        )
+
+    def _declined(self, question: str) -> Answer:
+        timings = {"llm": 0.0, "verify": 0.0}
+        return Answer(text=REFUSAL, grounded=False, mode="llm", query=question, timings=timings)
+
+
+def _titles(documents: Mapping[str, Document]) -> dict[str, str]:
+    return {doc_id: doc.title for doc_id, doc in documents.items()}

@@ -1,0 +1,121 @@
+"""The product in LLM mode against a scripted OpenAI-compatible server on 127.0.0.1: verified
+quotes reach the user, failures fall back to the offline answer, and the CLI says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import FELL_BACK, app
+from assistant.service import Assistant
+from assistant.settings import load_settings
+from assistant.types import Turn
+from tests.chroma_server import free_port
+from tests.llm_server import LLMServer, answer, malformed, status
+
+ARTICLE_QUOTE = "NATO’s relationship with Ukraine will be decided by 30 NATO allies and Ukraine"
+runner = CliRunner()
+
+
+@pytest.fixture
+def llm_assistant(tmp_path: Path, llm_server: LLMServer) -> Assistant:
+    settings = load_settings(data_dir=tmp_path / "d", llm_base_url=llm_server.base_url,
+                             llm_model="scripted", llm_max_retries=1, llm_read_timeout=2.0,
+                             llm_connect_timeout=1.0)
+    return Assistant.open(settings)
+
+
+def test_llm_answer_keeps_only_verified_quotes(llm_assistant: Assistant,
+                                               llm_server: LLMServer) -> None:
+    llm_server.enqueue(answer(
+        f'Stoltenberg said "{ARTICLE_QUOTE.replace("’", chr(39))}" [1] and '
+        '"NATO will admit Ukraine next year" [2].'))
+    got = llm_assistant.ask("Who decides NATO's relationship with Ukraine?")
+    assert got.mode == "llm" and got.grounded
+    assert got.dropped_quotes == 1
+    assert "admit Ukraine next year" not in got.text
+    assert [c.quote for c in got.citations] == [ARTICLE_QUOTE]
+    c = got.citations[0]
+    assert llm_assistant.documents["article"].text[c.start : c.end] == c.quote
+    prompt = llm_server.requests[-1].json["messages"]
+    assert any("Who decides NATO" in m["content"] for m in prompt)
+
+
+def test_llm_refusal_is_ungrounded(llm_assistant: Assistant, llm_server: LLMServer) -> None:
+    from assistant.llm import REFUSAL
+
+    llm_server.enqueue(answer(REFUSAL))
+    got = llm_assistant.ask("What is the population of Ukraine?")
+    assert got.grounded is False and got.citations == []
+
+
+@pytest.mark.parametrize("failure", ["500", "malformed"])
+def test_failing_endpoint_falls_back_to_extractive(llm_assistant: Assistant,
+                                                  llm_server: LLMServer, failure: str) -> None:
+    replies = [status(500)] * 3 if failure == "500" else [malformed()]
+    llm_server.enqueue(*replies)
+    got = llm_assistant.ask("Who decides NATO's relationship with Ukraine?")
+    assert got.mode == "extractive"
+    assert got.fallback_reason and "offline extractive answer" in got.fallback_reason
+    assert ARTICLE_QUOTE in got.citations[0].quote
+
+
+def test_endpoint_down_falls_back_quickly(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "d", llm_base_url=f"http://127.0.0.1:{free_port()}",
+                             llm_max_retries=0, llm_connect_timeout=0.5)
+    got = Assistant.open(settings).ask("Where is NATO headquartered?")
+    assert got.mode == "extractive" and got.fallback_reason
+    assert "NATO headquarters in Brussels" in got.citations[0].quote
+
+
+def test_streamed_answer_then_verified(llm_assistant: Assistant, llm_server: LLMServer) -> None:
+    llm_server.enqueue(answer(f'«{ARTICLE_QUOTE}» [1]'))
+    stream = llm_assistant.ask_stream("Who decides NATO's relationship with Ukraine?")
+    text = "".join(stream)
+    assert ARTICLE_QUOTE in text
+    assert stream.answer.grounded and stream.answer.citations[0].quote == ARTICLE_QUOTE
+    assert llm_server.requests[-1].json.get("stream") is True
+
+
+def test_follow_up_rewritten_by_the_model(llm_assistant: Assistant,
+                                          llm_server: LLMServer) -> None:
+    llm_server.enqueue(answer("Who did Stoltenberg hold a press conference with?"),
+                       answer('"joint press conference with German Chancellor Olaf Schulz" [1]'))
+    history = [Turn(role="user", content="What did Stoltenberg reject?"),
+               Turn(role="assistant", content="He rejected Russia’s call.")]
+    got = llm_assistant.ask("And who did he meet?", history)
+    assert got.query == "Who did Stoltenberg hold a press conference with?"
+    assert got.grounded and "German Chancellor Olaf Schulz" in got.citations[0].quote
+
+
+def test_cli_exit_code_says_it_fell_back(monkeypatch, llm_server: LLMServer) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+    llm_server.enqueue(status(503))
+    result = runner.invoke(app, ["ask", "--json", "Where is NATO headquartered?"])
+    assert result.exit_code == FELL_BACK
+    assert "Fell back to the offline answer" in result.stderr
+    assert json.loads(result.stdout)["mode"] == "extractive"
+
+
+def test_config_check_does_a_round_trip_and_masks_the_key(monkeypatch,
+                                                          llm_server: LLMServer) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-very-secret-987654")
+    llm_server.set_handler(lambda body: "ok")
+    result = runner.invoke(app, ["config", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "llm_check" in result.output and "ok:" in result.output
+    assert "sk-very-secret-987654" not in result.output
+    assert llm_server.requests, "a real request reached the server"
+    assert llm_server.requests[-1].headers["authorization"] == "Bearer sk-very-secret-987654"
+
+
+def test_config_check_fails_when_nothing_answers(monkeypatch) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", f"http://127.0.0.1:{free_port()}")
+    result = runner.invoke(app, ["config", "--check"])
+    assert result.exit_code == 1
+    assert "FAILED" in result.output
