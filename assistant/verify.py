@@ -302,6 +302,7 @@ def _tidy(text: str) -> str:
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r"[ \t]+([.,;:!?)])", r"\1", text)
     text = re.sub(r"\(\s*\)", "", text)
+    text = re.sub(r"[,;]?[ \t]+(?:and|or|but)(?=[.!?;])", "", text)  # ", and." -> "."
     text = re.sub(r"([,;:])(?=[.,;:!?])", "", text)
     return text
 
@@ -350,32 +351,61 @@ def verify_answer(
         key = (passage.doc_id, found.start, found.end)
         if key not in numbers:
             numbers[key] = len(citations) + 1
-            source = texts.get(passage.doc_id)
-            local = (found.start - passage.start, found.end - passage.start)
-            exact = source[found.start : found.end] if source else passage.text[slice(*local)]
-            citations.append(
-                Citation(
-                    n=numbers[key],
-                    doc_id=passage.doc_id,
-                    chunk_id=passage.chunk_id,
-                    start=found.start,
-                    end=found.end,
-                    quote=exact,
-                    title=titles.get(passage.doc_id, passage.doc_id),
-                )
-            )
+            citations.append(_citation(numbers[key], passage, found, texts, titles))
         shown = " ".join(citations[numbers[key] - 1].quote.split())
         pieces.append(_tidy(_strip_markers("".join(seam))))
         seam = []
         opening = text[span.start : span.inner_start]
         closing = text[span.close - 1]
         pieces.append(f"{opening}{shown}{closing} [{numbers[key]}]")
-    seam.append(text[pos:])
-    pieces.append(_tidy(_strip_markers("".join(seam))))
+    tail = text[pos:]
+    dangling = _dangling_quote(tail)
+    if dangling is not None:  # an answer cut off mid-quote (max_tokens): the fragment goes
+        tail = tail[:dangling]
+        dropped += 1
+    seam.append(tail)
+    last = _tidy(_strip_markers("".join(seam)))
+    if dangling is not None:
+        last = re.sub(r"[,;]?\s+(?:and|or|but)\s*$", "", last)
+    pieces.append(last)
     cleaned = "".join(pieces).strip()
     return Verification(
         text=cleaned, citations=citations, dropped=dropped, repointed=repointed, refused=False
     )
+
+
+def _citation(
+    n: int,
+    passage: Passage,
+    found: Located,
+    texts: Mapping[str, str],
+    titles: Mapping[str, str],
+) -> Citation:
+    """The citation for a located quote; its text is the source's, sliced at the offsets."""
+    source = texts.get(passage.doc_id)
+    if source is not None:
+        quote = source[found.start : found.end]
+    else:
+        quote = passage.text[found.start - passage.start : found.end - passage.start]
+    return Citation(
+        n=n,
+        doc_id=passage.doc_id,
+        chunk_id=passage.chunk_id,
+        start=found.start,
+        end=found.end,
+        quote=quote,
+        title=titles.get(passage.doc_id, passage.doc_id),
+    )
+
+
+def _dangling_quote(tail: str) -> int | None:
+    """Where a quotation opens and never closes in the text after the last quote, if it does."""
+    for i, ch in enumerate(tail):
+        rest = tail[i + 1 :]
+        closers = _DOUBLE_PAIRS.get(ch)
+        if closers and not any(c in closers for c in rest) and any(c.isalnum() for c in rest):
+            return i
+    return None
 
 
 def _strip_markers(text: str) -> str:

@@ -334,6 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 resets connections when 20 clients arrive at once
     owner: LLMServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -354,6 +355,7 @@ class LLMServer:
         self.release_event = threading.Event()
         self.stalled = threading.Event()  # set when a stall begins, so tests can wait for it
         self.unscripted: list[Any] = []  # request bodies that found no reply (a test bug)
+        self.handler_errors: list[Exception] = []  # what the set_handler callable raised
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -413,7 +415,12 @@ class LLMServer:
                 return self._queue.popleft()
             handler = self._handler
         if handler is not None:
-            reply = handler(body)
+            try:
+                reply = handler(body)
+            except Exception as exc:  # a failing test handler answers 500 and is recorded
+                with self._lock:
+                    self.handler_errors.append(exc)
+                return StatusReply(500, body={"error": {"message": f"handler failed: {exc!r}"}})
             return answer(reply) if isinstance(reply, str) else reply
         with self._lock:
             self.unscripted.append(body)

@@ -15,8 +15,9 @@ and turn every failure into one of the typed errors of ``assistant.errors``:
     5xx after the retries, malformed JSON, a cut
       stream, any other httpx error                  -> LLMBadResponseError
 
-Retries (bounded, exponential backoff with a cap, ``Retry-After`` honoured up to a cap) happen
-only before the first byte of an answer: on 429, 5xx and failed connects. A stream is never
+Retries (bounded, exponential backoff with a cap, a ``Retry-After`` header on 429 or 5xx
+honoured up to a cap) happen only before the first byte of an answer: on 429, 5xx and failed
+connects. A stream is never
 retried once text has been handed out, so the caller never sees text twice.
 
 The API key travels only in the ``Authorization`` header. Every message this module builds is

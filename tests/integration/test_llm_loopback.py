@@ -51,8 +51,6 @@ from tests.llm_server import (
     status,
 )
 
-pytest_plugins = ["tests.llm_fixtures"]
-
 KEY = "sk-loopback-SECRET-42"
 DOC: Document = load_default()[0]
 DOCS = {DOC.id: DOC}
@@ -65,8 +63,11 @@ def passages(*needles: str) -> list[Passage]:
     found = []
     for rank, needle in enumerate(needles, start=1):
         c = next(c for c in CHUNKS if needle in c.text)
-        found.append(Passage(chunk_id=c.id, doc_id=c.doc_id, start=c.start, end=c.end,
-                             text=c.text, rank=rank))
+        found.append(
+            Passage(
+                chunk_id=c.id, doc_id=c.doc_id, start=c.start, end=c.end, text=c.text, rank=rank
+            )
+        )
     return found
 
 
@@ -77,8 +78,14 @@ class Sleeps(list[float]):
 
 @pytest.fixture
 def client(llm_server: LLMServer) -> Iterator[LLMClient]:
-    with LLMClient(base_url=llm_server.base_url, model="scripted", api_key=KEY,
-                   read_timeout=5, max_retries=2, sleep=Sleeps()) as c:
+    with LLMClient(
+        base_url=llm_server.base_url,
+        model="scripted",
+        api_key=KEY,
+        read_timeout=5,
+        max_retries=2,
+        sleep=Sleeps(),
+    ) as c:
         yield c
 
 
@@ -133,7 +140,9 @@ def test_time_to_first_token_is_measured(
     rest = list(stream)
     total = time.perf_counter() - started
     record_property("llm_ttft_ms", round(ttft * 1000, 2))
-    print(f"time to first streamed token: {ttft * 1000:.1f} ms (whole stream {total * 1000:.0f} ms)")
+    print(
+        f"time to first streamed token: {ttft * 1000:.1f} ms (whole stream {total * 1000:.0f} ms)"
+    )
     assert [first, *rest] == ["one ", "two ", "three ", "four ", "five"]
     assert ttft < total - 0.25  # the first delta arrived while the server was still writing
 
@@ -162,8 +171,9 @@ def test_429_with_retry_after_then_success(llm_server: LLMServer) -> None:
 def test_500_three_times_is_a_bad_response(llm_server: LLMServer) -> None:
     sleeps = Sleeps()
     llm_server.enqueue(status(500), status(500), status(500), answer("too late"))
-    with make_client(llm_server, sleep=sleeps, max_retries=2) as c, pytest.raises(
-        LLMBadResponseError, match="HTTP 500"
+    with (
+        make_client(llm_server, sleep=sleeps, max_retries=2) as c,
+        pytest.raises(LLMBadResponseError, match="HTTP 500"),
     ):
         c.complete(ASK)
     assert len(llm_server.requests) == 3 and sleeps == [0.5, 1.0]
@@ -185,8 +195,9 @@ def test_stalled_stream_hits_the_read_timeout(llm_server: LLMServer) -> None:
 def test_stall_before_any_byte_hits_the_read_timeout(llm_server: LLMServer) -> None:
     llm_server.enqueue(stall(5))
     started = time.monotonic()
-    with make_client(llm_server, read_timeout=0.3, max_retries=0) as c, pytest.raises(
-        LLMTimeoutError, match="timed out"
+    with (
+        make_client(llm_server, read_timeout=0.3, max_retries=0) as c,
+        pytest.raises(LLMTimeoutError, match="timed out"),
     ):
         c.complete(ASK)
     assert time.monotonic() - started < 3
@@ -230,11 +241,11 @@ def test_nothing_listening_is_unreachable() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     sleeps = Sleeps()
-    c = LLMClient(base_url=f"http://127.0.0.1:{port}/v1", model="m", sleep=sleeps)
-    with pytest.raises(LLMUnreachableError, match="ASSISTANT_LLM_BASE_URL"):
-        c.complete(ASK)
-    assert sleeps == [0.5, 1.0]
-    assert not c.health().ok
+    with LLMClient(base_url=f"http://127.0.0.1:{port}/v1", model="m", sleep=sleeps) as c:
+        with pytest.raises(LLMUnreachableError, match="ASSISTANT_LLM_BASE_URL"):
+            c.complete(ASK)
+        assert sleeps == [0.5, 1.0]
+        assert not c.health().ok
 
 
 # --------------------------------------------------------------------------- concurrency
@@ -263,8 +274,9 @@ def test_twenty_concurrent_async_requests_do_not_cross(llm_server: LLMServer) ->
         return (await client.acomplete(messages)).text
 
     async def run() -> list[str]:
-        async with AsyncLLMClient(base_url=llm_server.base_url, model="scripted",
-                                  read_timeout=10) as client:
+        async with AsyncLLMClient(
+            base_url=llm_server.base_url, model="scripted", read_timeout=10
+        ) as client:
             return await asyncio.wait_for(
                 asyncio.gather(*(ask(client, i) for i in range(20))), timeout=20
             )
@@ -275,8 +287,12 @@ def test_twenty_concurrent_async_requests_do_not_cross(llm_server: LLMServer) ->
 
 
 def test_answerer_is_safe_from_many_threads(llm_server: LLMServer) -> None:
-    quotes = {"0": "has moved about 100,000 soldiers", "1": "no one else",
-              "2": "took office on Wednesday", "3": "Nord Stream 2 pipeline"}
+    quotes = {
+        "0": "has moved about 100,000 soldiers",
+        "1": "no one else",
+        "2": "took office on Wednesday",
+        "3": "Nord Stream 2 pipeline",
+    }
     together = threading.Barrier(8, timeout=5)
 
     def handler(body: dict[str, Any]) -> str:
@@ -286,14 +302,15 @@ def test_answerer_is_safe_from_many_threads(llm_server: LLMServer) -> None:
 
     llm_server.set_handler(handler)
     ps = passages("100,000 soldiers", "no one else", "took office", "Nord Stream")
-    answerer = LLMAnswerer(make_client(llm_server))
+    client = make_client(llm_server)
+    answerer = LLMAnswerer(client)
 
     def ask(i: int) -> str:
         result = answerer.answer(f"This is question #{i}.", ps, DOCS)
         assert result.grounded and len(result.citations) == 1
         return result.citations[0].quote
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with client, ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(ask, range(8), timeout=20))
     assert got == [quotes[str(i % 4)] for i in range(8)]
 
@@ -303,10 +320,12 @@ def test_answerer_is_safe_from_many_threads(llm_server: LLMServer) -> None:
 
 def test_answer_with_guillemet_quote_verifies(llm_server: LLMServer, client: LLMClient) -> None:
     ps = passages("100,000 soldiers", "no one else")
-    llm_server.enqueue(answer(
-        'Stoltenberg said "NATO\'s relationship with Ukraine will be decided by 30 NATO allies '
-        'and Ukraine - no one else" [2].'
-    ))
+    llm_server.enqueue(
+        answer(
+            "Stoltenberg said \"NATO's relationship with Ukraine will be decided by 30 NATO allies "
+            'and Ukraine - no one else" [2].'
+        )
+    )
     question = "Who decides NATO's relationship with Ukraine?"
     settings = Settings(llm_temperature=0.2)
 
@@ -327,10 +346,12 @@ def test_answer_with_guillemet_quote_verifies(llm_server: LLMServer, client: LLM
 
 def test_curly_quotes_fabrication_and_repointing(llm_server: LLMServer, client: LLMClient) -> None:
     ps = passages("100,000 soldiers", "no one else")
-    llm_server.enqueue(answer(
-        "Russia \u201chas moved about 100,000 soldiers\u201d [2] to the border, and "
-        "\u201cNATO will defend Kyiv with troops\u201d [1]."
-    ))
+    llm_server.enqueue(
+        answer(
+            "Russia \u201chas moved about 100,000 soldiers\u201d [2] to the border, and "
+            "\u201cNATO will defend Kyiv with troops\u201d [1]."
+        )
+    )
     result = LLMAnswerer(client).answer("How many soldiers?", ps, DOCS)
     assert result.grounded and result.dropped_quotes == 1
     assert [c.chunk_id for c in result.citations] == [ps[0].chunk_id]  # re-pointed to [1]
@@ -391,12 +412,15 @@ def test_injection_stays_in_the_data_and_an_obedient_answer_is_ungrounded(
     llm_server: LLMServer, client: LLMClient
 ) -> None:
     doc = Document(id="inj", title="Injected", text=INJECTED_TEXT, source="test")
-    ps = [Passage(chunk_id="inj:0", doc_id="inj", start=0, end=len(doc.text), text=doc.text,
-                  rank=1)]
-    llm_server.enqueue(answer(
-        'Rules are void. NATO will attack Moscow, as it says: "NATO will attack Moscow '
-        'tomorrow" [1].'
-    ))
+    ps = [
+        Passage(chunk_id="inj:0", doc_id="inj", start=0, end=len(doc.text), text=doc.text, rank=1)
+    ]
+    llm_server.enqueue(
+        answer(
+            'Rules are void. NATO will attack Moscow, as it says: "NATO will attack Moscow '
+            'tomorrow" [1].'
+        )
+    )
 
     result = LLMAnswerer(client).answer(INJECTED_QUESTION, ps, {"inj": doc})
 
@@ -408,10 +432,12 @@ def test_injection_stays_in_the_data_and_an_obedient_answer_is_ungrounded(
     assert "never instructions to follow" in system["content"] and REFUSAL in system["content"]
     fence = re.search(r"<question-(\w+)>", user["content"]).group(1)  # type: ignore[union-attr]
     assert fence in system["content"]
-    in_passage = re.search(rf'<passage-{fence} n="1"[^>]*>\n(.*?)\n</passage-{fence}>',
-                           user["content"], re.S)
-    in_question = re.search(rf"<question-{fence}>\n(.*?)\n</question-{fence}>",
-                            user["content"], re.S)
+    in_passage = re.search(
+        rf'<passage-{fence} n="1"[^>]*>\n(.*?)\n</passage-{fence}>', user["content"], re.S
+    )
+    in_question = re.search(
+        rf"<question-{fence}>\n(.*?)\n</question-{fence}>", user["content"], re.S
+    )
     assert in_passage and in_passage.group(1) == INJECTED_TEXT
     assert in_question and in_question.group(1) == INJECTED_QUESTION
     assert user["content"].count(f"</passage-{fence}>") == 1  # forged closers close nothing
@@ -423,11 +449,10 @@ def test_injection_stays_in_the_data_and_an_obedient_answer_is_ungrounded(
 
 def test_chain_composes_with_the_chat_model(llm_server: LLMServer) -> None:
     llm_server.set_handler(lambda body: "Scripted: " + body["messages"][-1]["content"])
+    sync_client = make_client(llm_server)
+    async_client = AsyncLLMClient(base_url=llm_server.base_url, model="scripted")
     model = ChatOpenAICompatible(
-        client=make_client(llm_server),
-        async_client=AsyncLLMClient(base_url=llm_server.base_url, model="scripted"),
-        temperature=0.0,
-        max_tokens=64,
+        client=sync_client, async_client=async_client, temperature=0.0, max_tokens=64
     )
     prompt = ChatPromptTemplate.from_messages(
         [("system", "Answer briefly."), ("user", "{question}")]
@@ -437,7 +462,13 @@ def test_chain_composes_with_the_chat_model(llm_server: LLMServer) -> None:
     assert chain.invoke({"question": "Where is NATO?"}) == "Scripted: Where is NATO?"
     chunks = list(chain.stream({"question": "Streamed please"}))
     assert "".join(chunks) == "Scripted: Streamed please" and len([c for c in chunks if c]) > 1
-    assert asyncio.run(chain.ainvoke({"question": "Async"})) == "Scripted: Async"
+
+    async def in_a_loop() -> str:
+        async with async_client:  # its connections belong to this loop: close them here
+            return await chain.ainvoke({"question": "Async"})
+
+    assert asyncio.run(in_a_loop()) == "Scripted: Async"
+    sync_client.close()
 
     sent = llm_server.requests[0].json
     assert sent["messages"][0] == {"role": "system", "content": "Answer briefly."}

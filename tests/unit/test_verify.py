@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from assistant.llm.prompt import REFUSAL, answer_messages, clean_rewrite, rewrite_messages
 from assistant.types import Passage, Turn
-from assistant.verify import find_quotes, is_refusal, locate, normalise, verify_answer
+from assistant.verify import (
+    Verification,
+    find_quotes,
+    is_refusal,
+    locate,
+    normalise,
+    verify_answer,
+)
 from index.chunking import chunk_document
 from index.sources import load_default
 from index.types import Document
@@ -36,7 +43,7 @@ def passages(*indexes: int) -> list[Passage]:
     ]
 
 
-def check(text: str, ps: list[Passage]):  # noqa: ANN201 - the Verification
+def check(text: str, ps: list[Passage]) -> Verification:
     result = verify_answer(text, ps, TEXTS, TITLES, refusal=REFUSAL)
     for c in result.citations:
         assert c.quote == DOC.text[c.start : c.end]
@@ -59,7 +66,7 @@ BUCHAREST = chunk_index("Bucharest")
 def test_straight_quotes_verify_against_guillemets_and_curly_apostrophes() -> None:
     ps = passages(NO_ONE, SOLDIERS)
     answer = (
-        'Stoltenberg said "NATO\'s relationship with Ukraine will be decided by 30 NATO allies '
+        "Stoltenberg said \"NATO's relationship with Ukraine will be decided by 30 NATO allies "
         'and Ukraine - no one else" [1].'
     )
     result = check(answer, ps)
@@ -67,10 +74,11 @@ def test_straight_quotes_verify_against_guillemets_and_curly_apostrophes() -> No
     [c] = result.citations
     assert c.n == 1 and c.chunk_id == ps[0].chunk_id
     assert c.quote == (
-        "NATO’s relationship with Ukraine will be decided by 30 NATO allies and Ukraine – no one else"
+        "NATO’s relationship with Ukraine will be decided by 30 NATO allies and Ukraine"
+        " – no one else"
     )
     assert "“" not in result.text and "NATO’s relationship" in result.text  # source spelling
-    assert result.text.endswith("no one else\" [1].")
+    assert result.text.endswith('no one else" [1].')
 
 
 @pytest.mark.parametrize(
@@ -101,8 +109,16 @@ def test_apostrophes_are_not_quotes() -> None:
 
 def test_quote_spanning_a_paragraph_break_with_collapsed_whitespace() -> None:
     start = DOC.text.index("launching pad for NATO.")
-    ps = [Passage(chunk_id="x", doc_id=DOC.id, start=start, end=start + 60,
-                  text=DOC.text[start : start + 60], rank=1)]
+    ps = [
+        Passage(
+            chunk_id="x",
+            doc_id=DOC.id,
+            start=start,
+            end=start + 60,
+            text=DOC.text[start : start + 60],
+            rank=1,
+        )
+    ]
     result = check('"launching pad for NATO. \u2018very expensive\u2019" [1]', ps)
     assert result.citations[0].quote == "launching pad for NATO.\n\n‘very expensive’"
     assert "\n" not in result.text
@@ -139,6 +155,13 @@ def test_answer_left_without_verified_quotes_is_ungrounded() -> None:
     result = check('He said "we will invade on Tuesday" [1].', passages(NO_ONE))
     assert not result.grounded and result.dropped == 1 and result.citations == []
     assert "invade" not in result.text
+
+
+def test_answer_cut_off_mid_quote_loses_the_fragment() -> None:
+    answer = 'Russia "has moved about 100,000 soldiers" [1] and "NATO will send'
+    result = check(answer, passages(SOLDIERS))
+    assert result.text == 'Russia "has moved about 100,000 soldiers" [1]'
+    assert result.dropped == 1 and result.grounded
 
 
 def test_unquoted_claims_with_stray_markers_are_ungrounded() -> None:
@@ -190,8 +213,12 @@ def test_injection_obeyed_by_the_model_ends_ungrounded() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [REFUSAL, "  the article does not say  ", "«The article does not say.»",
-     "The article does not say whether Biden agreed."],
+    [
+        REFUSAL,
+        "  the article does not say  ",
+        "«The article does not say.»",
+        "The article does not say whether Biden agreed.",
+    ],
 )
 def test_refusal_is_ungrounded(text: str) -> None:
     result = check(text, passages(NO_ONE))
@@ -265,8 +292,7 @@ def test_respelled_substrings_are_found_at_exact_offsets(
     quote = respell(text[start:end])
     assume(any(ch.isalnum() for ch in quote))
     doc_text = "x" * offset + text
-    passage = Passage(chunk_id="c", doc_id="d", start=offset, end=len(doc_text), text=text,
-                      rank=1)
+    passage = Passage(chunk_id="c", doc_id="d", start=offset, end=len(doc_text), text=text, rank=1)
 
     result = verify_answer(f"“{quote}” [1]", [passage], {"d": doc_text})
 
@@ -284,8 +310,9 @@ def test_prompt_numbers_passages_as_verify_reads_them() -> None:
     system, user = answer_messages("How many soldiers?", ps, TITLES)
     assert system["role"] == "system" and user["role"] == "user"
     assert REFUSAL in system["content"] and "[2]" in system["content"]
-    numbered = re.findall(r'<passage-(\w+) n="(\d)" title="([^"]*)">\n(.*?)\n</passage-\1>',
-                          user["content"], re.S)
+    numbered = re.findall(
+        r'<passage-(\w+) n="(\d)" title="([^"]*)">\n(.*?)\n</passage-\1>', user["content"], re.S
+    )
     assert [(n, body) for _, n, _, body in numbered] == [("1", ps[0].text), ("2", ps[1].text)]
     assert numbered[0][2] == DOC.title
     # the model citing [2] for the guillemet quote points at the second passage
@@ -302,8 +329,10 @@ def test_prompt_is_deterministic_and_its_fence_depends_on_the_data() -> None:
 
 
 def test_rewrite_messages_hold_history_as_data() -> None:
-    history = [Turn(role="user", content="Who is Stoltenberg?"),
-               {"role": "assistant", "content": "NATO's Secretary General."}]
+    history = [
+        Turn(role="user", content="Who is Stoltenberg?"),
+        {"role": "assistant", "content": "NATO's Secretary General."},
+    ]
     system, user = rewrite_messages("What did he reject?", history)
     assert "standalone" in system["content"] and "Do not answer" in system["content"]
     assert "Who is Stoltenberg?" not in system["content"]

@@ -1,0 +1,164 @@
+"""Pure presentation helpers for the page: text in, Markdown or escaped HTML out.
+
+Nothing here imports Streamlit, so every function is unit-tested directly. Two rules hold
+throughout, because articles, questions and quotes are data a stranger may have written:
+
+- Markdown bodies pass every piece of such text through ``escape_markdown``;
+- the one HTML body (the article with cited spans highlighted) passes every piece of article
+  text through ``html.escape`` and adds only the tags built here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from urllib.parse import urlsplit
+
+from assistant.conversation import escape_markdown, paragraph_number, paragraph_spans
+from assistant.settings import Settings
+from assistant.types import Answer, Citation, Passage
+
+__all__ = [
+    "Span",
+    "answer_markdown",
+    "blockquote",
+    "citation_caption",
+    "escape_markdown",
+    "highlight_html",
+    "llm_endpoint_label",
+    "passage_caption",
+    "where_label",
+]
+
+MARK_STYLE = "background:#fde68a;color:inherit;padding:0 .1em;border-radius:.2em"
+SUP_STYLE = "color:#1d4ed8;font-weight:600;font-size:.72em;margin-left:.1em"
+ARTICLE_STYLE = (
+    "font-family:Georgia,'Times New Roman',serif;font-size:1rem;line-height:1.65;"
+    "max-height:28rem;overflow-y:auto;padding:.25rem .75rem .25rem 0"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A cited span of a document: offsets into ``Document.text`` and its marker ``n``."""
+
+    start: int
+    end: int
+    n: int
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer text, escaped, with each ``[n]`` that has a citation card shown as a marker.
+
+    Why escape first: an LLM's answer (or a quote inside an extractive one) is untrusted text;
+    only the markers are turned back into emphasis after escaping, so nothing else can render.
+    """
+    body = escape_markdown(answer.text)
+    known = {c.n for c in answer.citations}
+
+    def marker(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return f":blue[**\\[{n}\\]**]" if n in known else m.group(0)
+
+    return re.sub(r"\\\[(\d+)\\\]", marker, body)
+
+
+def blockquote(text: str) -> str:
+    """``text`` as a Markdown blockquote, escaped, its line breaks kept.
+
+    Guillemets and curly quotes are not ASCII, so they come through untouched.
+    """
+    lines = escape_markdown(text.strip()).split("\n")
+    return "\n".join(f"> {line}  " if line.strip() else ">" for line in lines)
+
+
+def where_label(doc_text: str, start: int, end: int | None = None) -> str:
+    """Where a span stands, for a reader: "paragraph 3 of 20" or "paragraphs 1–3 of 20"."""
+    total = len(paragraph_spans(doc_text))
+    first = paragraph_number(doc_text, start)
+    last = paragraph_number(doc_text, end - 1) if end is not None and end > start else first
+    if last > first:
+        return f"paragraphs {first}–{last} of {total}"
+    return f"paragraph {first} of {total}"
+
+
+def citation_caption(citation: Citation, title: str, doc_text: str | None) -> str:
+    """The muted line under a quote: marker, escaped title and paragraph (Markdown)."""
+    parts = [f":blue[**\\[{citation.n}\\]**]", f"*{escape_markdown(title)}*"]
+    if doc_text is not None:
+        parts.append(where_label(doc_text, citation.start, citation.end))
+    return " · ".join(parts)
+
+
+def passage_caption(passage: Passage, title: str, doc_text: str | None) -> str:
+    """Rank, the three retrieval scores and the place of a retrieved passage (Markdown)."""
+
+    def num(value: float | None, fmt: str) -> str:
+        return "–" if value is None else format(value, fmt)
+
+    parts = [
+        f"**#{passage.rank}**",
+        f"fused {num(passage.fused, '.4f')}",
+        f"dense {num(passage.dense, '.3f')}",
+        f"BM25 {num(passage.lexical, '.2f')}",
+        f"*{escape_markdown(title)}*",
+    ]
+    if doc_text is not None:
+        parts.append(where_label(doc_text, passage.start, passage.end))
+    return " · ".join(parts)
+
+
+def highlight_html(text: str, spans: Sequence[Span]) -> str:
+    """The whole document as HTML, one ``<p>`` per paragraph, every cited span in ``<mark>``.
+
+    Every piece of document text goes through ``html.escape``; the only tags are the ones
+    written here. The result holds no newline, because Streamlit's Markdown ends a raw HTML
+    block at a blank line and would render the rest as Markdown (links included).
+    A span crossing a paragraph break is marked in each paragraph it touches; overlapping
+    spans merge, and each span's marker follows its last character.
+    """
+    parts: list[str] = [f'<div class="article-view" style="{ARTICLE_STYLE}">']
+    paragraphs = paragraph_spans(text)
+    next_starts = [s for s, _ in paragraphs[1:]] + [len(text)]
+    for (p_start, p_end), next_start in zip(paragraphs, next_starts, strict=True):
+        cuts = {p_start, p_end}
+        for s in spans:
+            if s.start < p_end and s.end > p_start:
+                cuts.update({max(s.start, p_start), min(s.end, p_end)})
+        points = sorted(cuts)
+        pieces: list[str] = []
+        for a, b in pairwise(points):
+            chunk = _escape_html(text[a:b])
+            covering = sorted({s.n for s in spans if s.start <= a and s.end >= b})
+            if covering:
+                label = " ".join(f"[{n}]" for n in covering)
+                chunk = f'<mark title="{label}" style="{MARK_STYLE}">{chunk}</mark>'
+            ending = sorted(
+                {
+                    s.n
+                    for s in spans
+                    if s.start < b and min(s.end, p_end) == b and s.end <= next_start
+                }
+            )
+            chunk += "".join(f'<sup style="{SUP_STYLE}">[{n}]</sup>' for n in ending)
+            pieces.append(chunk)
+        parts.append('<p style="margin:0 0 .8em 0">' + "".join(pieces) + "</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _escape_html(text: str) -> str:
+    """Escaped text with its line breaks as ``<br>`` (the only newlines a paragraph holds)."""
+    return html.escape(text, quote=True).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def llm_endpoint_label(settings: Settings) -> str:
+    """``model @ host[:port]`` for the sidebar; never the path, query or any key."""
+    parts = urlsplit(settings.llm_base_url or "")
+    host = parts.hostname or "?"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{settings.llm_model} @ {host}"

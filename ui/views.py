@@ -1,0 +1,109 @@
+"""Streamlit views of one answer: the text, citation cards, the article view, passages.
+
+Each function draws into the current container (the page calls them inside
+``st.chat_message``). Text from articles, questions and answers only reaches the page through
+``ui.formatting`` (escaped Markdown); the one ``unsafe_allow_html`` call renders
+``highlight_html``, whose every piece of article text is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import streamlit as st
+
+from assistant.types import Answer, Passage
+from index.types import Document
+from ui.formatting import (
+    Span,
+    answer_markdown,
+    blockquote,
+    citation_caption,
+    escape_markdown,
+    highlight_html,
+    passage_caption,
+    where_label,
+)
+
+DECLINED = "The article does not say."
+CLOSEST = "The closest passages it considered:"
+
+
+def render_answer(
+    answer: Answer,
+    documents: Mapping[str, Document],
+    *,
+    show_passages: bool,
+) -> None:
+    """Everything under one assistant turn, in reading order.
+
+    Warning first (a fallback changes how to read what follows), then the answer or the
+    decline, the numbered citation cards the ``[n]`` markers refer to, the article with those
+    spans highlighted, and (on request) every retrieved passage with its scores.
+    """
+    if answer.fallback_reason:
+        st.warning(escape_markdown(answer.fallback_reason), icon=":material/cloud_off:")
+    if not answer.grounded:
+        render_declined(answer, documents)
+    else:
+        st.markdown(answer_markdown(answer))
+        render_citations(answer, documents)
+        render_article_views(answer, documents)
+    if show_passages and answer.passages:
+        with st.expander(f"Retrieved passages with scores ({len(answer.passages)})"):
+            for passage in answer.passages:
+                render_passage(passage, documents, scores=True)
+    if answer.dropped_quotes:
+        st.caption(
+            f"{answer.dropped_quotes} quote(s) from the model could not be found in the article "
+            "and were left out."
+        )
+
+
+def render_declined(answer: Answer, documents: Mapping[str, Document]) -> None:
+    """Say plainly that the article does not answer, then show what was closest.
+
+    The decline is ``answer.grounded is False``, never a string match, so an LLM's own wording
+    of a refusal still gets the same clear sentence here.
+    """
+    st.markdown(f"**{DECLINED}**")
+    if answer.passages:
+        st.caption(CLOSEST)
+        for passage in answer.passages[:3]:
+            render_passage(passage, documents, scores=False)
+
+
+def render_citations(answer: Answer, documents: Mapping[str, Document]) -> None:
+    """One bordered card per citation: the verbatim quote, then title and paragraph, muted."""
+    for c in answer.citations:
+        doc = documents.get(c.doc_id)
+        title = c.title or (doc.title if doc else c.doc_id)
+        with st.container(border=True):
+            st.markdown(blockquote(c.quote))
+            st.caption(citation_caption(c, title, doc.text if doc else None))
+
+
+def render_article_views(answer: Answer, documents: Mapping[str, Document]) -> None:
+    """For each cited document, an expander with the whole article and the cited spans marked."""
+    by_doc: dict[str, list[Span]] = {}
+    for c in answer.citations:
+        by_doc.setdefault(c.doc_id, []).append(Span(c.start, c.end, c.n))
+    for doc_id, spans in by_doc.items():
+        doc = documents.get(doc_id)
+        if doc is None:
+            continue
+        label = "Show in the article" if len(by_doc) == 1 else f"Show in “{doc.title}”"
+        with st.expander(escape_markdown(label), icon=":material/article:"):
+            st.markdown(highlight_html(doc.text, spans), unsafe_allow_html=True)
+
+
+def render_passage(passage: Passage, documents: Mapping[str, Document], *, scores: bool) -> None:
+    """A retrieved passage as a quote with its place (and, on request, its scores)."""
+    doc = documents.get(passage.doc_id)
+    title = doc.title if doc else passage.doc_id
+    st.markdown(blockquote(passage.text))
+    if scores:
+        st.caption(passage_caption(passage, title, doc.text if doc else None))
+    else:
+        where = f" · {where_label(doc.text, passage.start, passage.end)}" if doc else ""
+        st.caption(f"*{escape_markdown(title)}*{where}")
