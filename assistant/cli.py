@@ -93,12 +93,19 @@ def _handle(exc: Exception) -> typer.Exit:
 
 @app.command()
 def index(sources: SourcesArg = None) -> None:
-    """Build or refresh the index: only added, changed and removed documents are re-embedded."""
+    """Build or refresh the index: only added, changed and removed documents are re-embedded.
+
+    The sources given become the corpus that ask, chat, eval and the page answer from; with no
+    sources, the last ones given (or the shipped article) are refreshed."""
+    from assistant.service import remember_sources
+
     settings = _settings()
     try:
         assistant = _open(settings, sources)
     except USER_ERRORS as exc:
         raise _handle(exc) from exc
+    if sources:
+        remember_sources(settings, sources)
     r = assistant.sync_report
     state = "rebuilt" if r.rebuilt else ("updated" if r.touched else "up to date")
     out.print(
@@ -118,9 +125,13 @@ def ask(
         int | None, typer.Option("--k", min=1, max=50, help="Passages to retrieve.")
     ] = None,
     doc: Annotated[str | None, typer.Option("--doc", help="Only search this document id.")] = None,
-    mode: Annotated[str | None, typer.Option(
-        help="extractive (offline) or llm (needs ASSISTANT_LLM_BASE_URL). Default: llm when "
-        "an endpoint is set.")] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            help="extractive (offline) or llm (needs ASSISTANT_LLM_BASE_URL). Default: llm when "
+            "an endpoint is set."
+        ),
+    ] = None,
 ) -> None:
     """Answer one question with verbatim quotes from the article, or say it does not say.
 
@@ -191,8 +202,9 @@ def chat() -> None:
 @app.command()
 def config(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-    check: Annotated[bool, typer.Option(
-        "--check", help="Also ask the LLM endpoint for real whether it answers.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Also ask the LLM endpoint for real whether it answers.")
+    ] = False,
 ) -> None:
     """Show the effective settings (environment, .env, defaults); secrets are masked."""
     settings = _settings()
@@ -425,7 +437,6 @@ def eval_compare(
 ) -> None:
     """Metric deltas between two runs and the items that flipped (regressions first)."""
     from evals.compare import compare_runs, render_comparison
-
     from evals.errors import EvalError
 
     try:

@@ -6,6 +6,7 @@ Heavy parts (embedder, Chroma client, BM25) are built once here; the page keeps 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,10 +27,8 @@ from index.store import StoreConfig, SyncReport, VectorStore, corpus_hash
 from index.types import Document
 
 if TYPE_CHECKING:
-    from assistant.llm import LLMAnswerer
-
-if TYPE_CHECKING:
     from assistant.llm import Health, LLMAnswerer
+
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -57,6 +56,26 @@ def store_config(settings: Settings) -> StoreConfig:
     )
 
 
+CORPUS_FILE = "corpus.json"
+
+
+def remember_sources(settings: Settings, sources: Sequence[str | Path]) -> None:
+    """Record what ``assistant index PATH ...`` indexed, so later runs (ask, chat, the page)
+    answer from that corpus instead of quietly re-indexing the shipped article over it."""
+    path = Path(settings.data_dir) / CORPUS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"sources": [str(Path(s).resolve()) for s in sources]}
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def remembered_sources(settings: Settings) -> list[Path] | None:
+    try:
+        data = json.loads((Path(settings.data_dir) / CORPUS_FILE).read_text(encoding="utf-8"))
+        return [Path(p) for p in data["sources"]] or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class Assistant:
     def __init__(
         self,
@@ -78,7 +97,6 @@ class Assistant:
         )
         self.corpus_hash = corpus_hash(documents)
         self._llm: LLMAnswerer | None = None
-        self._llm: LLMAnswerer | None = None
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -96,6 +114,7 @@ class Assistant:
         settings = settings or load_settings()
         try:
             if documents is None:
+                sources = sources or remembered_sources(settings)
                 if sources:
                     documents = load_sources(sources).documents
                     src_names = [str(s) for s in sources]

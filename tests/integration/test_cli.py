@@ -66,6 +66,11 @@ def test_index_summarises_what_changed(tmp_path: Path) -> None:
     (folder / "two.md").write_text("# Rain\n\nIt rained for four days.", encoding="utf-8")
     second = runner.invoke(app, ["index", str(folder)])
     assert "added 0, changed 1, removed 0, unchanged 1" in second.output
+    # later questions answer from the indexed corpus, not the shipped article
+    asked = runner.invoke(app, ["ask", "--json", "How long did it rain?"])
+    assert asked.exit_code == 0, asked.output
+    data = json.loads(asked.stdout)
+    assert data["citations"][0]["doc_id"] == "two" and "four days" in data["citations"][0]["quote"]
 
 
 def test_index_of_a_missing_file_names_it(tmp_path: Path) -> None:
