@@ -49,6 +49,8 @@ TARGETS = {
     "cold_ask_s": 3.0,
     "hit_at_k_drop_points": 3.0,
 }
+# retrieval settings tried besides the defaults (candidates 30, RRF k 60), with each ef_search
+WHATIF = [{"candidates": 100}, {"rrf_k": 10}, {"candidates": 100, "rrf_k": 10}]
 T0 = time.perf_counter()
 
 
@@ -170,14 +172,14 @@ def bench_size(
         )
         shutil.rmtree(work / f"profile-{size}", ignore_errors=True)
     say(f"{size:,} articles: product warm latency and quality")
-    whatif = [100] if size > 1 else []
+    whatif = WHATIF if size > 1 else []
     res["measure"] = runner.task(
         "product_measure",
         {
             **common,
             "data_dir": str(pdir),
             "profile": str(RESULTS / "profiles" / f"ask-{size}.txt"),
-            "whatif_candidates": whatif,
+            "whatif": whatif,
         },
     )
     if size > 1 and args.whatif_ef:
@@ -186,7 +188,7 @@ def bench_size(
         runner.task("set_ef", {"data_dir": str(pdir), "ef_search": args.whatif_ef})
         res["measure_ef"] = runner.task(
             "product_measure",
-            {**common, "data_dir": str(pdir), "light": True, "whatif_candidates": whatif},
+            {**common, "data_dir": str(pdir), "light": True, "whatif": whatif},
         )
         runner.task("set_ef", {"data_dir": str(pdir), "ef_search": default_ef})
     say(f"{size:,} articles: product cold start ×{args.cold_runs}")
@@ -196,9 +198,11 @@ def bench_size(
         {**common, "data_dir": str(pdir), "question": first_q},
         args.cold_runs,
     )
-    if size == 1:
-        # The one-article corpus has the same id, title and text as the shipped article, so the
-        # real command reuses the index built above (checked: the manifest is not rewritten).
+    if res["build"].get("sources_remembered") or size == 1:
+        # The real command, which answers from the sources recorded by the build (as after
+        # `assistant index PATH`); for one article it would also reuse the shipped article's
+        # index. Checked: the manifest is not rewritten, so nothing was rebuilt.
+        say(f"{size:,} articles: `assistant ask` cold start ×{args.cold_runs}")
         runner.cli_ask(pdir, first_q)  # discarded, as for the other cold starts
         res["cli_cold"] = [runner.cli_ask(pdir, first_q) for _ in range(args.cold_runs)]
     if size > 1:
@@ -345,24 +349,25 @@ def render(result: dict[str, Any]) -> str:
     if whatif:
         lines += [
             "",
-            "## What if: HNSW `ef_search` and retrieval candidates (product, set "
-            f"`{qset}`; default ef_search 64, candidates 30)",
+            "## What if: HNSW `ef_search`, retrieval candidates, RRF k (product, set "
+            f"`{qset}`; defaults: ef_search 64, candidates 30, RRF k 60)",
             "",
-            "| articles | ef_search | candidates | HNSW recall@30 vs exact | exact numpy top-30 ms "
+            "| articles | ef_search | candidates | RRF k | HNSW recall@30 vs exact "
+            "| exact numpy top-30 ms "
             "| hit@k | hit@k distinctive | evidence_hit | hit@k (generated) | retrieve p50 ms "
             "| answer p50 ms |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "|" + " ---: |" * 12,
         ]
         for s in whatif:
             for m in (s["measure"], s.get("measure_ef")):
                 if not m:
                     continue
-                cells = [(m["candidates"], m)] + [(w["candidates"], w) for w in m["whatif"]]
-                for cand, w in cells:
+                for w in [m, *m["whatif"]]:
                     q = w["quality"][qset]
                     g = w["quality"].get("generated", {})
                     lines.append(
-                        f"| {s['articles']:,} | {m['hnsw']['ef_search']} | {cand} "
+                        f"| {s['articles']:,} | {m['hnsw']['ef_search']} | {w['candidates']} "
+                        f"| {w['rrf_k']} "
                         f"| {m['hnsw']['recall_at_30']:.3f} "
                         f"| {m['hnsw']['exact_numpy_ms_p50']:.2f} "
                         f"| {q['retrieval_hit_at_k']:.3f} "
@@ -418,10 +423,10 @@ def render(result: dict[str, Any]) -> str:
             "",
             "## Incremental refresh (1% of the articles rewritten, same data folder)",
             "",
-            "| articles | rewritten | chunks re-embedded | sync s | changed chunks/s (sync) "
-            "| embed + add s | BM25 rebuild (read back + build + save) s | total open s "
-            "| vs cold build |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| articles | rewritten | chunks re-embedded | sync s | of which delete s "
+            "| changed chunks/s (sync) | embed (incl. model load) + add s "
+            "| BM25 rebuild (read back + build + save) s | total open s | vs cold build |",
+            "|" + " ---: |" * 10,
         ]
         for s in inc:
             i = s["incremental"]
@@ -433,7 +438,7 @@ def render(result: dict[str, Any]) -> str:
             )
             lines.append(
                 f"| {s['articles']:,} | {i['changed']} | {i['chunks_written']:,} "
-                f"| {i['sync_s']:.2f} "
+                f"| {i['sync_s']:.2f} | {p.get('chroma_delete', {}).get('seconds', 0.0):.2f} "
                 f"| {_f(i['chunks_per_s_sync'], 0)} | {ea:.2f} | {lex:.2f} | {i['open_s']:.2f} "
                 f"| {_ratio(i['open_s'], s['build']['open_s'])} |"
             )
@@ -551,10 +556,16 @@ def targets(result: dict[str, Any]) -> list[dict[str, str]]:
         }
     )
     cold = big["cold"]["wall_s_median"]
+    how = "script: import, open prebuilt index, answer"
+    cli = big.get("cli_cold")
+    if cli and all(c["exit"] == 0 and c["index_reused"] for c in cli):
+        script = cold
+        cold = statistics.median(c["wall_s"] for c in cli)
+        how = f"`assistant ask`, median of {len(cli)}; the same in a script: {script:.2f} s"
     out.append(
         {
             "target": f"cold ask < {TARGETS['cold_ask_s']:.0f} s",
-            "measured": f"{cold:.2f} s (new process: import, open prebuilt index, answer)",
+            "measured": f"{cold:.2f} s ({how})",
             "at": at,
             "status": status(cold < TARGETS["cold_ask_s"]),
         }

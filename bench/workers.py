@@ -170,6 +170,11 @@ def product_build(p: dict[str, Any]) -> dict[str, Any]:
         p.get("profile"),
     )
     open_s = time.perf_counter() - t0
+    timers.restore()
+    # what `assistant index PATH` does after building, so `assistant ask` answers from this corpus
+    remember = getattr(service, "remember_sources", None)
+    if remember is not None:
+        remember(settings, [Path(p["corpus"])])
     r = assistant.sync_report
     parts = timers.summary()
     chunks = r.chunks_written
@@ -189,6 +194,7 @@ def product_build(p: dict[str, Any]) -> dict[str, Any]:
         "chunks_per_s_embed_add": round(chunks / embed_add, 1) if embed_add else None,
         "parts": parts,
         "process_s": round(time.perf_counter() - T_START, 3),
+        "sources_remembered": remember is not None,
     }
 
 
@@ -337,6 +343,7 @@ def product_measure(p: dict[str, Any]) -> dict[str, Any]:
         "questions": len(questions),
         "k": k,
         "candidates": assistant.retriever.candidates,
+        "rrf_k": _rrf_k(),
         "retrieve_ms": _lat(retrieve_ms),
         "ask_ms": _lat(ask_ms),
         "rss_after_open_mb": round(rss_open, 1),
@@ -355,24 +362,35 @@ def product_measure(p: dict[str, Any]) -> dict[str, Any]:
     out["quality"] = _qualities(assistant, p, "product")
     out["hnsw"] = _hnsw_recall(assistant, questions)
     log(f"hnsw: {json.dumps(out['hnsw'])}")
+    import assistant.retrieval as retrieval
+
     whatif = []
-    default = assistant.retriever.candidates
-    for cand in p.get("whatif_candidates") or []:
-        assistant.retriever.candidates = cand
+    default_cand, default_rrf = assistant.retriever.candidates, retrieval.RRF_K
+    for cfg in p.get("whatif") or []:
+        assistant.retriever.candidates = int(cfg.get("candidates", default_cand))
+        retrieval.RRF_K = int(cfg.get("rrf_k", default_rrf))
+        tag = f"candidates={assistant.retriever.candidates} rrf_k={retrieval.RRF_K}"
         r_ms, a_ms = _latency(assistant, questions, k)
         whatif.append(
             {
-                "candidates": cand,
+                "candidates": assistant.retriever.candidates,
+                "rrf_k": retrieval.RRF_K,
                 "retrieve_ms": _lat(r_ms),
                 "ask_ms": _lat(a_ms),
-                "quality": _qualities(assistant, p, f"candidates={cand}"),
+                "quality": _qualities(assistant, p, tag),
             }
         )
-    assistant.retriever.candidates = default
+    assistant.retriever.candidates, retrieval.RRF_K = default_cand, default_rrf
     out["whatif"] = whatif
     if p.get("profile"):
         run_profiled(lambda: [assistant.ask(q, k=k) for q in questions], p["profile"])
     return out
+
+
+def _rrf_k() -> int:
+    import assistant.retrieval as retrieval
+
+    return retrieval.RRF_K
 
 
 def set_ef(p: dict[str, Any]) -> dict[str, Any]:
@@ -505,7 +523,10 @@ def baseline_measure(p: dict[str, Any]) -> dict[str, Any]:
         for name, raw in p["item_sets"].items()
     }
     for name, qv in quality.items():
-        log(f"baseline quality[{name}]: {json.dumps({k: _r(v) for k, v in qv.items()})}")
+        log(
+            f"baseline quality[{name}]: hit@4 {qv['retrieval_hit_at_k']:.3f}, "
+            f"evidence_hit {qv['evidence_hit']:.3f}"
+        )
     return {
         "open_s": round(open_s, 3),
         "questions": len(questions),
