@@ -39,8 +39,8 @@ class Item:
     evidence: list[str]
     spans: list[tuple[int, int]] = field(default_factory=list)  # offsets in the article
     history: list[dict[str, str]] = field(default_factory=list)
-    # names a term that only the shipped article holds (set per corpus by ``mark_distinctive``);
-    # a question that does not is ambiguous among the article's near-twins by construction
+    # shares a term that only the shipped article holds with its evidence chunk (set per corpus
+    # by ``mark_distinctive``); if not, it is ambiguous among the article's near-twins
     distinctive: bool | None = None
 
     def to_json(self) -> dict:
@@ -178,10 +178,21 @@ def article_only_terms(article: Document, others: Iterable[Document]) -> set[str
     return set(tokens(article.text)) - set(tokens(" ".join(seen)))
 
 
-def mark_distinctive(items: list[Item], terms: set[str]) -> list[Item]:
+def mark_distinctive(items: list[Item], terms: set[str], article: Document) -> list[Item]:
+    """``distinctive``: the question and the chunk that holds its evidence (the product's
+    default chunking) share a term that only the article holds in this corpus, so that chunk
+    alone can be told from its near-twins. Otherwise the question is ambiguous at chunk level:
+    e.g. it names "Stoltenberg" but the evidence chunk only says "he said"."""
+    from index.chunking import chunk_document
+
+    chunks = [(c.start, c.end, set(tokens(c.text))) for c in chunk_document(article)]
     for it in items:
         asked = " ".join([it.question] + [h["content"] for h in it.history if h["role"] == "user"])
-        it.distinctive = bool(set(tokens(asked)) & terms)
+        gold: set[str] = set()
+        for s, e, toks in chunks:
+            if any(s < b and a < e for a, b in it.spans):
+                gold |= toks
+        it.distinctive = bool(set(tokens(asked)) & terms & gold)
     return items
 
 

@@ -2,19 +2,27 @@
 
     python -m bench.run [--sizes 1,1000,10000] [--quick] [--profile] [--keep]
 
-For each corpus size, with a fresh data folder (embedded Chroma), each step in its own process:
+For each corpus size (``bench.corpus``: the shipped article hidden among generated near-twins),
+with a fresh data folder (embedded Chroma), each step in its own process (``bench.workers``):
 - cold index build: chunks/s end to end (``Assistant.open``), the time spent in each part
   (loading, chunking, embedding, ``collection.add``, reading the chunks back, BM25), peak RSS;
-- warm latency over ~100 questions: ``retriever.retrieve`` and the full extractive ``ask``;
-- retrieval quality with the shipped article hidden among the others;
-- cold start: a new process that imports the product, opens the prebuilt index and answers once
-  (and, for the one-article corpus, the real ``assistant ask`` command);
+- warm latency over ~100 questions: ``retriever.retrieve`` and the full extractive ``ask``, and
+  the time per part of an answer;
+- retrieval quality (hit@k, MRR, evidence_hit, refusals) on the eval set and on generated
+  questions; HNSW recall against an exact search; what-ifs: HNSW ``ef_search``, exact dense
+  search, retrieval candidates, RRF k;
+- cold start: a new process that imports the product, opens the prebuilt index and answers
+  once, and the real ``assistant ask`` command on the same index;
 - incremental refresh with 1% of the articles rewritten;
-- the same for a plain baseline (LangChain's default recipe), so the product shows as ratios.
+- the same for a plain baseline (``bench.baseline``: LangChain's default recipe), so the
+  product shows as ratios.
 Then how ``collection.add`` cost depends on what is stored (one sweep on the largest corpus).
+Where the product fails at a size, the bench works around the one failing call, says so at the
+top of the results, and measures the rest (``bench.workers._install_paged_read_back``).
 
-Results go to ``bench/results/latest.json`` and ``latest.md`` and the table is printed. Numbers
-only: nothing here asserts anything about time. Progress goes to stderr.
+Results go to ``bench/results/latest.json`` and ``latest.md`` and the table is printed
+(``--profile`` adds cProfile text under ``bench/results/profiles/``). Numbers only: nothing here
+asserts anything about time. Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -49,8 +57,14 @@ TARGETS = {
     "cold_ask_s": 3.0,
     "hit_at_k_drop_points": 3.0,
 }
-# retrieval settings tried besides the defaults (candidates 30, RRF k 60), with each ef_search
-WHATIF = [{"candidates": 100}, {"rrf_k": 10}, {"candidates": 100, "rrf_k": 10}]
+# retrieval settings tried besides the defaults (candidates 30, RRF k 60, HNSW), with each
+# ef_search; "exact_dense" replaces the HNSW query by an exact numpy search over all vectors
+WHATIF = [
+    {"candidates": 100},
+    {"rrf_k": 10},
+    {"exact_dense": True},
+    {"exact_dense": True, "rrf_k": 10},
+]
 T0 = time.perf_counter()
 
 
@@ -142,7 +156,10 @@ def bench_size(
     say(f"{size:,} articles: corpus written ({path.stat().st_size / 1e6:.1f} MB)")
     questions = latency_questions(sets, args.questions)
     terms = article_only_terms(corpus_mod.article(), corpus_mod.read_jsonl(path))
-    item_sets = {k: [it.to_json() for it in mark_distinctive(v, terms)] for k, v in sets.items()}
+    item_sets = {
+        k: [it.to_json() for it in mark_distinctive(v, terms, corpus_mod.article())]
+        for k, v in sets.items()
+    }
     res["distinctive_items"] = {
         k: sum(bool(x["distinctive"]) for x in v if x["answerable"]) for k, v in item_sets.items()
     }
@@ -188,7 +205,12 @@ def bench_size(
         runner.task("set_ef", {"data_dir": str(pdir), "ef_search": args.whatif_ef})
         res["measure_ef"] = runner.task(
             "product_measure",
-            {**common, "data_dir": str(pdir), "light": True, "whatif": whatif},
+            {
+                **common,
+                "data_dir": str(pdir),
+                "light": True,
+                "whatif": [w for w in whatif if not w.get("exact_dense")],
+            },
         )
         runner.task("set_ef", {"data_dir": str(pdir), "ef_search": default_ef})
     say(f"{size:,} articles: product cold start ×{args.cold_runs}")
@@ -268,6 +290,7 @@ def render(result: dict[str, Any]) -> str:
         f"{result.get('k', 4)}. Cold ask: median of {result['cold_runs']} fresh processes. "
         "Ratios are product ÷ baseline (for times, above 1 means the product is slower).",
         "",
+        *_failures(sizes),
         "## Product vs baseline",
         "",
         "| articles | system | chunks | build s | chunks/s | articles/s | peak RSS MB "
@@ -321,10 +344,12 @@ def render(result: dict[str, Any]) -> str:
         "",
         "## Quality by question set",
         "",
-        "`distinctive`: answerable questions that name a term only the shipped article holds in "
-        "that corpus; the others are ambiguous among its near-twins by construction (no system "
-        "can tell which article is meant). Baseline: hit@4 of the 1000/200 chunks; its "
-        "evidence_hit is the top-1 chunk overlapping the evidence (it never declines).",
+        "`distinctive`: answerable questions that share with their evidence chunk a term only "
+        'the shipped article holds in that corpus ("Stoltenberg", "Brussels", "2008"); '
+        "the others are ambiguous among its near-twins at chunk level (the question names "
+        'Stoltenberg, the chunk only says "he said"), which only document context can fix. '
+        "Baseline: hit@4 of the 1000/200 chunks; its evidence_hit is the top-1 chunk "
+        "overlapping the evidence (it never declines).",
         "",
         "| articles | set | answerable (distinctive) | hit@k | hit@k distinctive | hit@k "
         "ambiguous | MRR | evidence_hit | false refusals | refusal recall | baseline hit@4 "
@@ -352,7 +377,7 @@ def render(result: dict[str, Any]) -> str:
             "## What if: HNSW `ef_search`, retrieval candidates, RRF k (product, set "
             f"`{qset}`; defaults: ef_search 64, candidates 30, RRF k 60)",
             "",
-            "| articles | ef_search | candidates | RRF k | HNSW recall@30 vs exact "
+            "| articles | dense search | candidates | RRF k | HNSW recall@30 vs exact "
             "| exact numpy top-30 ms "
             "| hit@k | hit@k distinctive | evidence_hit | hit@k (generated) | retrieve p50 ms "
             "| answer p50 ms |",
@@ -365,10 +390,13 @@ def render(result: dict[str, Any]) -> str:
                 for w in [m, *m["whatif"]]:
                     q = w["quality"][qset]
                     g = w["quality"].get("generated", {})
+                    recall = _f(m["hnsw"]["recall_at_30"], 3)
+                    if w.get("exact_dense"):
+                        recall = "1 (exact)"
                     lines.append(
-                        f"| {s['articles']:,} | {m['hnsw']['ef_search']} | {w['candidates']} "
+                        f"| {s['articles']:,} | {_dense_label(m, w)} | {w['candidates']} "
                         f"| {w['rrf_k']} "
-                        f"| {m['hnsw']['recall_at_30']:.3f} "
+                        f"| {recall} "
                         f"| {m['hnsw']['exact_numpy_ms_p50']:.2f} "
                         f"| {q['retrieval_hit_at_k']:.3f} "
                         f"| {q['distinctive']['retrieval_hit_at_k']:.3f} "
@@ -415,6 +443,22 @@ def render(result: dict[str, Any]) -> str:
             for s in sizes
         )
         + ".",
+    ]
+
+    big = max(sizes, key=lambda s: s["articles"])
+    bp = big["build"]["parts"]
+    marks = [
+        ("after the last embedding batch", bp.get("embedding", {}).get("rss_after_mb")),
+        ("after the last collection.add", bp.get("chroma_add", {}).get("rss_after_mb")),
+        ("after reading every chunk back", bp.get("chroma_get_all_chunks", {}).get("rss_after_mb")),
+        ("after building BM25", bp.get("lexical_build", {}).get("rss_after_mb")),
+        ("at the end of open", big["build"].get("rss_mb_by_stage", {}).get("after open")),
+    ]
+    lines += [
+        "",
+        f"Memory of the {big['articles']:,}-article build (RSS, MiB): "
+        + "; ".join(f"{label} {_f(v, 0)}" for label, v in marks)
+        + f"; peak {_f(big['build']['peak_rss_mb'], 0)}.",
     ]
 
     inc = [s for s in sizes if "incremental" in s]
@@ -510,6 +554,33 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _dense_label(m: dict[str, Any], w: dict[str, Any]) -> str:
+    if w.get("exact_dense"):
+        return "exact (numpy)"
+    return f"HNSW ef {m['hnsw']['ef_search']}"
+
+
+def _failures(sizes: list[dict[str, Any]]) -> list[str]:
+    """Product failures the bench had to work around, loudly, before any number."""
+    found = [
+        f"- {s['articles']:,} articles, {step}: {shim}"
+        for s in sizes
+        for step in ("build", "incremental")
+        for shim in s.get(step, {}).get("shims") or []
+    ]
+    if not found:
+        return []
+    return [
+        "## ⚠ Product failures worked around by the bench",
+        "",
+        *found,
+        "",
+        "The numbers for these steps were measured with that one call replaced; without it the "
+        "step fails.",
+        "",
+    ]
+
+
 def _per(build: dict[str, Any], part: str) -> float | None:
     sec = build["parts"].get(part, {}).get("seconds")
     return build["chunks_written"] / sec if sec else None
@@ -534,7 +605,8 @@ def targets(result: dict[str, Any]) -> list[dict[str, str]]:
             "target": f"index build ≥ {TARGETS['build_chunks_per_s']:,.0f} chunks/s end to end",
             "measured": f"{cps:,.0f} chunks/s",
             "at": at,
-            "status": status(cps >= TARGETS["build_chunks_per_s"]),
+            "status": status(cps >= TARGETS["build_chunks_per_s"])
+            + (" (and the build fails without a bench shim)" if big["build"].get("shims") else ""),
         }
     )
     r50 = big["measure"]["retrieve_ms"]["p50"]
