@@ -19,7 +19,7 @@ from assistant.followup import standalone_query
 from assistant.retrieval import HybridRetriever, Retrieved
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Mode, Turn
-from index.chunking import ChunkSettings
+from index.chunking import ChunkSettings, chunk_document
 from index.errors import IndexLayerError, StoreUnavailableError
 from index.lexical import LexicalIndex
 from index.sources import load_default, load_sources, shipped_article_path
@@ -150,7 +150,11 @@ class Assistant:
             return lex
         if progress:
             progress("lexical", 0, 1)
-        lex = LexicalIndex.build(store.all_chunks())
+        # chunk ids are derived from doc id and offsets, so chunking the documents in memory
+        # gives exactly the collection's chunks without reading 100k records back from Chroma
+        lex = LexicalIndex.build(
+            [c for d in documents for c in chunk_document(d, store.config.chunking)]
+        )
         try:
             for old in folder.parent.glob(f"{store.config.collection_name}-*"):
                 if old != folder and old.is_dir():

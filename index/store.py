@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,9 @@ from index.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: chunk text no longer stored in Chroma
 ADD_BATCH = 2000
+GET_PAGE = 10_000
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -70,6 +71,21 @@ class SyncReport:
     @property
     def touched(self) -> bool:
         return bool(self.added or self.changed or self.removed or self.rebuilt)
+
+
+def get_all(col: Any, include: list[str]) -> Iterator[tuple[str, Any, Any]]:
+    """Every record of a collection, in pages: one ``get`` of everything fails on embedded
+    Chroma above 32,766 records ("too many SQL variables"), about 3,200 articles."""
+    offset = 0
+    while True:
+        got = col.get(include=include, limit=GET_PAGE, offset=offset)
+        ids = got["ids"]
+        docs = got.get("documents") or [None] * len(ids)
+        metas = got.get("metadatas") or [None] * len(ids)
+        yield from zip(ids, docs, metas, strict=True)
+        if len(ids) < GET_PAGE:
+            return
+        offset += len(ids)
 
 
 def corpus_hash(docs: Sequence[Document]) -> str:
@@ -144,6 +160,7 @@ class VectorStore:
         )
         self.client = client if client is not None else make_client(config)
         self._collection: Any | None = None
+        self._texts: dict[str, str] = {}  # doc id -> text, for the corpus last synced
 
     # -- manifest ---------------------------------------------------------------------------
     @property
@@ -190,7 +207,7 @@ class VectorStore:
             "complete": complete,
             "hnsw:construction_ef": 100,
             "hnsw:M": 16,
-            "hnsw:search_ef": 64,
+            "hnsw:search_ef": 256,
             "hnsw:batch_size": 1000,
             "hnsw:sync_threshold": 5000,
         }
@@ -225,6 +242,7 @@ class VectorStore:
     ) -> SyncReport:
         """Make the collection hold exactly ``docs``; cheap when nothing changed."""
         t0 = time.perf_counter()
+        self._texts = {d.id: d.text for d in docs}
         report = SyncReport(collection=self.config.collection_name)
         chash = corpus_hash(docs)
         col = self._existing()
@@ -252,10 +270,9 @@ class VectorStore:
         if manifest and manifest.get("corpus_hash") == (col.metadata or {}).get("corpus_hash"):
             return {k: v["hash"] for k, v in manifest.get("documents", {}).items()}
         try:
-            got = col.get(include=["metadatas"])
+            return {m["doc_id"]: m["doc_hash"] for _, _, m in get_all(col, ["metadatas"]) if m}
         except Exception:
             return None
-        return {m["doc_id"]: m["doc_hash"] for m in got["metadatas"] or [] if m}
 
     def _full_build(
         self, docs: Sequence[Document], chash: str, report: SyncReport, progress: Progress | None
@@ -331,14 +348,12 @@ class VectorStore:
             texts = [c.text for c, _ in batch]
             col.add(
                 ids=[c.id for c, _ in batch],
-                documents=texts,
                 embeddings=self.embedding_function.embed(texts),
                 metadatas=[
                     {
                         "doc_id": c.doc_id,
                         "start": c.start,
                         "end": c.end,
-                        "title": d.title,
                         "doc_hash": d.content_hash,
                     }
                     for c, d in batch
@@ -350,18 +365,16 @@ class VectorStore:
 
     # -- reading ----------------------------------------------------------------------------
     def all_chunks(self) -> list[Chunk]:
-        got = self.collection.get(include=["documents", "metadatas"])
         return [
-            Chunk(id=i, doc_id=m["doc_id"], start=int(m["start"]), end=int(m["end"]), text=t)
-            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            self._chunk(i, m["doc_id"], int(m["start"]), int(m["end"]))
+            for i, _, m in get_all(self.collection, ["metadatas"])
         ]
 
     def titles(self) -> dict[str, str]:
         manifest = self.read_manifest()
         if manifest:
             return {k: v.get("title", k) for k, v in manifest.get("documents", {}).items()}
-        got = self.collection.get(include=["metadatas"])
-        return {m["doc_id"]: m.get("title", m["doc_id"]) for m in got["metadatas"] or []}
+        return {m["doc_id"]: m["doc_id"] for _, _, m in get_all(self.collection, ["metadatas"])}
 
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
@@ -372,34 +385,32 @@ class VectorStore:
                 query_embeddings=[list(map(float, embedding))],
                 n_results=k,
                 where=where,
-                include=["documents", "metadatas", "distances"],
+                include=["metadatas", "distances"],
             )
         except Exception as exc:
             raise StoreError(f"The index could not be searched: {exc}.") from exc
         out = []
-        for i, t, m, dist in zip(
-            res["ids"][0],
-            res["documents"][0],
-            res["metadatas"][0],
-            res["distances"][0],
-            strict=True,
-        ):
-            out.append(
-                (
-                    Chunk(
-                        id=i, doc_id=m["doc_id"], start=int(m["start"]), end=int(m["end"]), text=t
-                    ),
-                    1.0 - float(dist),
-                )
-            )
+        for i, m, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=True):
+            out.append((self._chunk(i, m["doc_id"], int(m["start"]), int(m["end"])), 1.0 - dist))
         return out
+
+    def _chunk(self, chunk_id: str, doc_id: str, start: int, end: int) -> Chunk:
+        """Chunk text is the synced document's text at the offsets: Chroma stores vectors and
+        offsets only (storing the text too halved the build speed; see bench/)."""
+        try:
+            text = self._texts[doc_id][start:end]
+        except KeyError:
+            raise StoreError(
+                f"The index holds document {doc_id!r}, which is not in the corpus; re-index."
+            ) from None
+        return Chunk(id=chunk_id, doc_id=doc_id, start=start, end=end, text=text)
 
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids:
             return []
-        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
-        by_id = {
-            i: Chunk(id=i, doc_id=m["doc_id"], start=int(m["start"]), end=int(m["end"]), text=t)
-            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        }
-        return [by_id[i] for i in ids if i in by_id]
+        out = []
+        for chunk_id in ids:  # ids are "{doc_id}:{start}-{end}:{digest}" (Chunk.make_id)
+            doc_id, span, _ = chunk_id.rsplit(":", 2)
+            start, end = span.split("-")
+            out.append(self._chunk(chunk_id, doc_id, int(start), int(end)))
+        return out

@@ -82,3 +82,23 @@ def test_chroma_url_pointing_at_nothing(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(IndexUnavailableError, match=f"No Chroma server answers at {url}"):
         Assistant.open(load_settings(data_dir=tmp_path / "d", chroma_url=url))
+
+
+def test_reading_everything_back_goes_in_pages(tmp_path: Path, monkeypatch) -> None:
+    """One get of every record fails on embedded Chroma above 32,766 records; pages do not."""
+    import index.store as store_module
+
+    monkeypatch.setattr(store_module, "GET_PAGE", 3)
+    assistant = Assistant.open(load_settings(data_dir=tmp_path / "d", chunk_size=200))
+    chunks = assistant.store.all_chunks()
+    assert len(chunks) == assistant.store.collection.count() > 3
+    assert len({c.id for c in chunks}) == len(chunks)
+    text = assistant.documents["article"].text
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    hashes = assistant.store._stored_doc_hashes(assistant.store.collection)
+    assert hashes == {"article": assistant.documents["article"].content_hash}
+
+
+def test_lexical_index_holds_exactly_the_collections_chunks(tmp_path: Path) -> None:
+    assistant = Assistant.open(load_settings(data_dir=tmp_path / "d"))
+    assert sorted(assistant.lexical.ids) == sorted(c.id for c in assistant.store.all_chunks())
