@@ -101,6 +101,7 @@ def question_type(question: str) -> str:
 
 
 _BACKREF = re.compile(r"^\W*(he|she|it|they|this|that|these|those|his|her|their)\b", re.I)
+_COSTS = re.compile(r"\b(cost|costs|price|paid|pay|spend|spent|worth|budget)\b", re.I)
 _MONEY_WORDS = {"money", "cash", "funding", "funds", "aid", "dollars", "euros", "support"}
 _MONEY = re.compile(r"[$€£]\s?\d|\b(billion|million|dollars?|euros?)\b", re.I)
 _COUNTED = re.compile(r"\bhow (?:many|much)\s+([a-z]+)", re.I)
@@ -172,7 +173,7 @@ class ExtractiveAnswerer:
         if not base or not m:
             return base
         noun = m.group(1).lower()
-        if noun in _MONEY_WORDS:
+        if noun in _MONEY_WORDS or _COSTS.search(question):
             return 1.0 if _MONEY.search(sentence) else 0.5
         after = [w for w in re.findall(r"(\d[\d,.]*|[A-Za-z]+)", sentence)]
         near = {
@@ -281,7 +282,9 @@ class ExtractiveAnswerer:
             )
             if qtype in {"number", "time"}:
                 # a "how many" answered without the counted thing next to a number is no answer
-                c.confidence *= 1.0 - self.w.type_penalty * (1.0 - tmatch)
+                factor = 1.0 - self.w.type_penalty * (1.0 - tmatch)
+                c.confidence *= factor
+                c.score *= factor
 
     def answer(
         self,
