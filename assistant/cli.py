@@ -310,6 +310,15 @@ def eval_run(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items.")] = None,
     tags: Annotated[list[str] | None, typer.Option("--tags", help="Only items with a tag.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a stopped run in --out.")] = False,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            "--judge",
+            help="Also ask the configured LLM endpoint whether each claim of an answer "
+            "is supported by its quotes (adds judge_faithfulness_mean). Skipped, with a note, when "
+            "no endpoint is set.",
+        ),
+    ] = False,
     fail_under: Annotated[
         list[str] | None,
         typer.Option(
@@ -351,16 +360,25 @@ def eval_run(
     except (*USER_ERRORS, EvalError) as exc:
         raise _handle(exc) from exc
     summary = summarize(rows)
+    judge_summary = _judge(settings, rows, concurrency) if judge else None
+    judge_metrics = judge_summary.metrics() if judge_summary and judge_summary.judged else {}
+    metrics = {**summary.metrics, **judge_metrics}
     if out_dir:
         from evals.report import build_report, write_reports
+        from evals.runner import rewrite_rows
 
+        if judge_summary is not None:
+            rewrite_rows(out_dir, rows)  # the verdicts join the rows already written
         report = build_report(rows, meta, [str(p) for p in prepared.problems])
+        if judge_metrics:
+            report["metrics"].update(nan_to_none(judge_metrics))
+            report["judge"] = judge_summary.to_json()
         write_reports(out_dir, report, rows)
         err.print(f"[dim]reports written to {out_dir}/[/]")
-    _print_metrics(nan_to_none(summary.metrics), summary.counts, len(prepared.problems))
+    _print_metrics(nan_to_none(metrics), summary.counts, len(prepared.problems))
     failed = []
     for name, want in gates.items():
-        have = summary.metrics.get(name)
+        have = metrics.get(name)
         if have is None:
             raise fail(f"--fail-under names an unknown metric {name!r}.")
         lower = name in LOWER_IS_BETTER
@@ -368,6 +386,31 @@ def eval_run(
             failed.append(f"{name} = {have:.3f} ({'above' if lower else 'below'} {want:g})")
     if failed:
         raise fail("quality gate failed: " + "; ".join(failed) + ".")
+
+
+def _judge(settings: Settings, rows: list[dict], concurrency: int):
+    """Ask the endpoint whether each claim is supported by its quotes; skipped without one."""
+    from evals.judge import judge_available, judge_rows
+
+    if not judge_available(settings):
+        err.print(
+            "[yellow]--judge skipped:[/] no LLM endpoint is configured "
+            "(set ASSISTANT_LLM_BASE_URL); the deterministic metrics stand alone."
+        )
+        return None
+    from assistant.llm import LLMClient
+
+    try:
+        with LLMClient.from_settings(settings) as client:
+            result = judge_rows(rows, client, concurrency=concurrency)
+    except USER_ERRORS as exc:
+        raise _handle(exc) from exc
+    if result.failed:
+        err.print(
+            f"[yellow]judge:[/] {result.failed} answer(s) could not be judged "
+            "(see judge_error in results.jsonl)."
+        )
+    return result
 
 
 def _run_with_progress(assistant, items, mode, k, out_dir, done, concurrency):

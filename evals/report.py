@@ -59,6 +59,7 @@ METRIC_LABELS: dict[str, str] = {
     "cited_chars_mean": "cited chars (mean)",
     "latency_p50_ms": "latency p50",
     "latency_p95_ms": "latency p95",
+    "judge_faithfulness_mean": "faithfulness (LLM judge)",
 }
 
 METRIC_HELP: dict[str, str] = {
@@ -75,6 +76,8 @@ METRIC_HELP: dict[str, str] = {
     "cited_chars_mean": "characters quoted per answer (tight citations are better)",
     "latency_p50_ms": "median wall time per question",
     "latency_p95_ms": "95th percentile wall time per question",
+    "judge_faithfulness_mean": "share of an answer's claims its quotes support, per the "
+    "configured LLM (--judge); over the answers it judged",
 }
 
 # Which population each metric is taken over, for the "of" column: a rate over 3 items and one
@@ -91,6 +94,7 @@ _POPULATION: dict[str, str] = {
     "cited_chars_mean": "answered",
     "latency_p50_ms": "items",
     "latency_p95_ms": "items",
+    "judge_faithfulness_mean": "answered",
 }
 
 # The per-tag tables show the metrics that differ by kind of question; the rest is in the JSON.

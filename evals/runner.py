@@ -229,3 +229,12 @@ def run_items(
             sink.close()
     order = {i.id: n for n, i in enumerate(items)}
     return sorted((r for r in rows if r["id"] in order), key=lambda r: order[r["id"]])
+
+
+def rewrite_rows(out: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace ``results.jsonl`` in one step (after rows gained fields, e.g. judge verdicts)."""
+    tmp = out / f".{RESULTS}.tmp"
+    tmp.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    tmp.replace(out / RESULTS)

@@ -12,10 +12,20 @@ from assistant.cli import app
 from evals.dataset import shipped_dataset_paths
 
 runner = CliRunner()
-GOOD = {"id": "g1", "question": "Where is NATO headquartered?", "answerable": True,
-        "answers": ["Brussels"], "evidence": ["NATO headquarters in Brussels"], "tags": ["fact"]}
-NOPE = {"id": "u1", "question": "What is the population of Ukraine?", "answerable": False,
-        "tags": ["unanswerable"]}
+GOOD = {
+    "id": "g1",
+    "question": "Where is NATO headquartered?",
+    "answerable": True,
+    "answers": ["Brussels"],
+    "evidence": ["NATO headquarters in Brussels"],
+    "tags": ["fact"],
+}
+NOPE = {
+    "id": "u1",
+    "question": "What is the population of Ukraine?",
+    "answerable": False,
+    "tags": ["unanswerable"],
+}
 
 
 def _dataset(tmp_path: Path, lines: list[str]) -> Path:
@@ -29,9 +39,18 @@ def test_eval_writes_every_report_with_all_metrics(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", "--split", "test", "--out", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
-    for key in ["retrieval_hit_at_k", "mrr", "evidence_hit", "answer_match", "citation_validity",
-                "refusal_recall", "false_refusal_rate", "cited_chars_mean", "latency_p50_ms",
-                "latency_p95_ms"]:
+    for key in [
+        "retrieval_hit_at_k",
+        "mrr",
+        "evidence_hit",
+        "answer_match",
+        "citation_validity",
+        "refusal_recall",
+        "false_refusal_rate",
+        "cited_chars_mean",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ]:
         assert key in report["metrics"]
     assert report["metrics"]["citation_validity"] == 1.0
     assert "paraphrase" in report["by_tag"]
@@ -46,8 +65,16 @@ def test_eval_writes_every_report_with_all_metrics(tmp_path: Path) -> None:
 
 def test_malformed_lines_are_reported_with_line_numbers_and_skipped(tmp_path: Path) -> None:
     bad_evidence = {**GOOD, "id": "g2", "evidence": ["words that are not in the article"]}
-    path = _dataset(tmp_path, [json.dumps(GOOD), "{not json", json.dumps({"id": "x"}),
-                               json.dumps(bad_evidence), json.dumps(NOPE)])
+    path = _dataset(
+        tmp_path,
+        [
+            json.dumps(GOOD),
+            "{not json",
+            json.dumps({"id": "x"}),
+            json.dumps(bad_evidence),
+            json.dumps(NOPE),
+        ],
+    )
     out = tmp_path / "run"
     result = runner.invoke(app, ["eval", "--dataset", str(path), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -75,8 +102,18 @@ def test_empty_corpus_is_one_sentence_and_exit_1(tmp_path: Path) -> None:
 
 def test_fail_under_names_the_metric(tmp_path: Path) -> None:
     path = _dataset(tmp_path, [json.dumps(GOOD), json.dumps(NOPE)])
-    result = runner.invoke(app, ["eval", "--dataset", str(path), "--fail-under", "mrr=1.01",
-                                 "--fail-under", "false_refusal_rate=0.0"])
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--dataset",
+            str(path),
+            "--fail-under",
+            "mrr=1.01",
+            "--fail-under",
+            "false_refusal_rate=0.0",
+        ],
+    )
     assert result.exit_code == 1
     assert "quality gate failed: mrr = " in result.output and "(below 1.01)" in result.output
     assert "false_refusal_rate" not in result.output.split("quality gate failed")[1]
@@ -92,13 +129,15 @@ def test_resume_continues_and_refuses_a_different_run(tmp_path: Path) -> None:
     lines = results.read_text().splitlines()
     # simulate a crash: two rows done and a third cut half way
     results.write_text("\n".join(lines[:2]) + "\n" + lines[2][:20])
-    again = runner.invoke(app, ["eval", "--split", "dev", "--limit", "5", "--out", str(out),
-                                "--resume"])
+    again = runner.invoke(
+        app, ["eval", "--split", "dev", "--limit", "5", "--out", str(out), "--resume"]
+    )
     assert again.exit_code == 0, again.output
     ids = [json.loads(x)["id"] for x in results.read_text().splitlines()]
     assert ids == [json.loads(x)["id"] for x in lines]
-    other = runner.invoke(app, ["eval", "--split", "test", "--limit", "5", "--out", str(out),
-                                "--resume"])
+    other = runner.invoke(
+        app, ["eval", "--split", "test", "--limit", "5", "--out", str(out), "--resume"]
+    )
     assert other.exit_code == 1
     assert "Cannot resume" in other.output and "dataset_hash" in other.output
 
@@ -132,3 +171,47 @@ def test_calibrate_sweeps_and_reports_the_trade_off(monkeypatch, tmp_path: Path)
 def test_bad_gate_syntax(gate: str) -> None:
     result = runner.invoke(app, ["eval", "--limit", "1", "--fail-under", gate])
     assert result.exit_code == 1 and "METRIC=VALUE" in result.output
+
+
+def test_judge_is_skipped_cleanly_without_an_endpoint(tmp_path: Path) -> None:
+    path = _dataset(tmp_path, [json.dumps(GOOD), json.dumps(NOPE)])
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["eval", "--dataset", str(path), "--judge", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "--judge skipped" in result.stderr
+    assert "judge_faithfulness_mean" not in json.loads((out / "report.json").read_text())["metrics"]
+
+
+def test_judge_adds_faithfulness_from_the_endpoint(tmp_path: Path, monkeypatch, llm_server) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", llm_server.base_url)
+    llm_server.set_handler(
+        lambda body: (
+            '{"claims": [{"claim": "HQ in Brussels", "supported": true},'
+            ' {"claim": "it is big", "supported": false}]}'
+        )
+    )
+    path = _dataset(tmp_path, [json.dumps(GOOD), json.dumps(NOPE)])
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--dataset",
+            str(path),
+            "--mode",
+            "extractive",
+            "--judge",
+            "--out",
+            str(out),
+            "--fail-under",
+            "judge_faithfulness_mean=0.9",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "judge_faithfulness_mean = 0.500 (below 0.9)" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["metrics"]["judge_faithfulness_mean"] == 0.5
+    assert report["judge"]["judged"] == 1 and report["judge"]["skipped"] == 1
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["judge_faithfulness"] for r in rows] == [0.5, None]
+    assert len(llm_server.requests) == 1  # the declined item asked nothing
