@@ -153,6 +153,7 @@ STOPWORDS = frozenset(
         "according",
     ]
 )
+_CLITIC = re.compile(r"[’'](s|d|ll|re|ve|t)$")
 # Words whose absence changes a meaning; kept for negation-aware scoring.
 NEGATIONS = frozenset({"not", "no", "never", "nor", "without", "neither", "none"})
 
@@ -166,8 +167,9 @@ def words(text: str) -> list[str]:
     """Lower-cased words with apostrophes folded ("Russia’s" → "russia")."""
     out = []
     for w in _WORD.findall(text.lower()):
-        w = re.sub(r"[’'](s|d|ll|re|ve|t)$", "", w)
-        out.append(w.replace("’", "'"))
+        if "’" in w or "'" in w:  # most words have none: skip the regex for them
+            w = _CLITIC.sub("", w).replace("’", "'")
+        out.append(w)
     return out
 
 

@@ -7,7 +7,7 @@ any citation built from a chunk can be checked against the source itself.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +18,12 @@ class Document:
     title: str
     text: str
     source: str
+    # computed once: the manifest, the sync diff and chunk metadata all ask for it
+    content_hash: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def content_hash(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        object.__setattr__(self, "content_hash", digest)
 
 
 @dataclass(frozen=True, slots=True)
