@@ -30,7 +30,7 @@ browser:
 # The quality gate: the held-out test part, offline, just below today's scores (see README).
 EVAL_GATE ?= --fail-under retrieval_hit_at_k=0.97 --fail-under mrr=0.87 \
 	--fail-under evidence_hit=0.84 --fail-under answer_match=0.84 \
-	--fail-under citation_validity=1.0 --fail-under refusal_recall=0.40 \
+	--fail-under citation_validity=1.0 --fail-under refusal_recall=0.47 \
 	--fail-under false_refusal_rate=0.10
 
 test: $(STAMP) browser

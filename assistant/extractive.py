@@ -86,7 +86,12 @@ _SCAFFOLD = {
 
 
 def question_type(question: str) -> str:
+    """What kind of thing the question asks for; the sentence must hold one to answer it."""
     q = question.lower().strip()
+    if re.search(r"\b(what|which) year\b", q):
+        return "year"
+    if re.search(r"\bhow long\b(?! ago)", q):
+        return "duration"
     if re.search(r"\bhow (many|much|long|large|big|old)\b|\bwhat (number|amount|sum)\b", q):
         return "number"
     if re.search(r"\bwhen\b|\bwhat (day|date|year|month|time)\b|\bhow long ago\b", q):
@@ -107,9 +112,22 @@ _MONEY = re.compile(r"[$€£]\s?\d|\b(billion|million|dollars?|euros?)\b", re.I
 _COUNTED = re.compile(r"\bhow (?:many|much)\s+([a-z]+)", re.I)
 
 
+_YEAR = re.compile(r"\b(1[89]|20)\d{2}\b")
+# a length of time or of a thing: a number (or number word) with a unit, e.g. "two-hour"
+_DURATION = re.compile(
+    r"\b(\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)"
+    r"[\s-]+(second|minute|hour|day|week|month|year|decade|kilomet|km|mile|met(er|re))s?\b",
+    re.I,
+)
+
+
 def _type_match(qtype: str, sentence: str) -> float:
     if qtype == "number":
         return 1.0 if _NUMBER.search(sentence) else 0.0
+    if qtype == "year":
+        return 1.0 if _YEAR.search(sentence) else 0.0
+    if qtype == "duration":
+        return 1.0 if _DURATION.search(sentence) else 0.0
     if qtype == "time":
         return 1.0 if _TIME.search(sentence) else 0.0
     if qtype == "place":
@@ -280,7 +298,7 @@ class ExtractiveAnswerer:
             c.confidence = self.w.confidence_coverage * c.coverage + self.w.confidence_dense * max(
                 c.dense, 0.0
             )
-            if qtype in {"number", "time"}:
+            if qtype in {"number", "time", "year", "duration"}:
                 # a "how many" answered without the counted thing next to a number is no answer
                 factor = 1.0 - self.w.type_penalty * (1.0 - tmatch)
                 c.confidence *= factor

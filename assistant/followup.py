@@ -16,6 +16,7 @@ from assistant.types import Turn
 _PERSONAL = {"he", "him", "his", "she", "her", "hers"}
 _THING = {"it", "its", "they", "them", "their", "theirs"}
 _PRONOUN_RE = re.compile(r"\b(he|him|his|she|her|hers|it|its|they|them|their|theirs)\b", re.I)
+_DEMONSTRATIVE = re.compile(r"\b(that|this|these|those)\b", re.I)
 _ELLIPTIC = re.compile(r"^\s*(and|what about|how about|and what about)\b", re.I)
 _ENTITY = re.compile(
     r"(?<![\w’'])((?:[A-Z][\w’'-]+|[A-Z]{2,})(?:\s+(?:of\s+|the\s+)?(?:[A-Z][\w’'-]+|[A-Z]{2,}|\d+))*)"
@@ -133,6 +134,18 @@ def standalone_query(question: str, history: Sequence[Turn]) -> str:
             )
             return question[: m.start()] + replacement + question[m.end() :]
         return question
+    if _DEMONSTRATIVE.search(question):
+        # "that summit", "where has that raised the alarm?": the thing is in the last answer
+        answers = [t.content for t in reversed(history) if t.role == "assistant"]
+        ents = (
+            list(
+                dict.fromkeys(e for e in entities(answers[0]) if e.lower() not in question.lower())
+            )[:3]
+            if answers
+            else []
+        )
+        if ents:
+            return f"{question.rstrip(' ?')} ({', '.join(ents)})?"
     if _ELLIPTIC.match(question) or len(question.split()) <= 3:
         ent = _antecedent(history, personal=False)
         if ent and ent.lower() not in question.lower():
