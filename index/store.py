@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from index.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 2  # 2: chunk text no longer stored in Chroma
+MANIFEST_VERSION = 3  # 2: no chunk text in Chroma; 3: only doc_id as chunk metadata
 ADD_BATCH = 2000
 GET_PAGE = 10_000
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -192,8 +193,6 @@ class VectorStore:
             "documents": {d.id: {"hash": d.content_hash, "title": d.title} for d in docs},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        if self.config.chroma_url:
-            return  # the collection metadata is the manifest on a shared server
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.manifest_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
@@ -205,7 +204,7 @@ class VectorStore:
             "hnsw:space": "cosine",
             "corpus_hash": chash,
             "complete": complete,
-            "hnsw:construction_ef": 100,
+            "hnsw:construction_ef": 64,
             "hnsw:M": 16,
             "hnsw:search_ef": 256,
             "hnsw:batch_size": 1000,
@@ -269,10 +268,9 @@ class VectorStore:
         manifest = self.read_manifest()
         if manifest and manifest.get("corpus_hash") == (col.metadata or {}).get("corpus_hash"):
             return {k: v["hash"] for k, v in manifest.get("documents", {}).items()}
-        try:
-            return {m["doc_id"]: m["doc_hash"] for _, _, m in get_all(col, ["metadatas"]) if m}
-        except Exception:
-            return None
+        # Chunks carry only their doc id (every extra metadata key slows Chroma's writes), so
+        # without a manifest for this corpus the per-document diff is unknown: rebuild.
+        return None
 
     def _full_build(
         self, docs: Sequence[Document], chash: str, report: SyncReport, progress: Progress | None
@@ -343,32 +341,35 @@ class VectorStore:
             (c, d) for d in docs for c in chunk_document(d, self.config.chunking)
         ]
         total = len(chunks)
-        for i in range(0, total, ADD_BATCH):
-            batch = chunks[i : i + ADD_BATCH]
-            texts = [c.text for c, _ in batch]
-            col.add(
-                ids=[c.id for c, _ in batch],
-                embeddings=self.embedding_function.embed(texts),
-                metadatas=[
-                    {
-                        "doc_id": c.doc_id,
-                        "start": c.start,
-                        "end": c.end,
-                        "doc_hash": d.content_hash,
-                    }
-                    for c, d in batch
-                ],
+        batches = [chunks[i : i + ADD_BATCH] for i in range(0, total, ADD_BATCH)]
+        # embed the next batch on a thread while Chroma writes this one (both release the GIL
+        # for most of their work)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = (
+                pool.submit(self.embedding_function.embed, [c.text for c, _ in batches[0]])
+                if batches
+                else None
             )
-            if progress:
-                progress("embedding", min(i + ADD_BATCH, total), total)
+            done = 0
+            for n, batch in enumerate(batches):
+                vectors = pending.result()  # type: ignore[union-attr]
+                if n + 1 < len(batches):
+                    pending = pool.submit(
+                        self.embedding_function.embed, [c.text for c, _ in batches[n + 1]]
+                    )
+                col.add(
+                    ids=[c.id for c, _ in batch],
+                    embeddings=vectors,
+                    metadatas=[{"doc_id": c.doc_id} for c, _ in batch],
+                )
+                done += len(batch)
+                if progress:
+                    progress("embedding", done, total)
         return total
 
     # -- reading ----------------------------------------------------------------------------
     def all_chunks(self) -> list[Chunk]:
-        return [
-            self._chunk(i, m["doc_id"], int(m["start"]), int(m["end"]))
-            for i, _, m in get_all(self.collection, ["metadatas"])
-        ]
+        return self.get_chunks([i for i, _, _ in get_all(self.collection, [])])
 
     def titles(self) -> dict[str, str]:
         manifest = self.read_manifest()
@@ -385,14 +386,12 @@ class VectorStore:
                 query_embeddings=[list(map(float, embedding))],
                 n_results=k,
                 where=where,
-                include=["metadatas", "distances"],
+                include=["distances"],
             )
         except Exception as exc:
             raise StoreError(f"The index could not be searched: {exc}.") from exc
-        out = []
-        for i, m, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=True):
-            out.append((self._chunk(i, m["doc_id"], int(m["start"]), int(m["end"])), 1.0 - dist))
-        return out
+        chunks = self.get_chunks(res["ids"][0])
+        return [(c, 1.0 - float(d)) for c, d in zip(chunks, res["distances"][0], strict=True)]
 
     def _chunk(self, chunk_id: str, doc_id: str, start: int, end: int) -> Chunk:
         """Chunk text is the synced document's text at the offsets: Chroma stores vectors and
@@ -408,9 +407,4 @@ class VectorStore:
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids:
             return []
-        out = []
-        for chunk_id in ids:  # ids are "{doc_id}:{start}-{end}:{digest}" (Chunk.make_id)
-            doc_id, span, _ = chunk_id.rsplit(":", 2)
-            start, end = span.split("-")
-            out.append(self._chunk(chunk_id, doc_id, int(start), int(end)))
-        return out
+        return [self._chunk(i, *Chunk.parse_id(i)) for i in ids]

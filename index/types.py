@@ -40,3 +40,11 @@ class Chunk:
     def make_id(doc_id: str, start: int, end: int) -> str:
         digest = hashlib.sha1(f"{doc_id}\x00{start}\x00{end}".encode()).hexdigest()[:16]
         return f"{doc_id}:{start}-{end}:{digest}"
+
+    @staticmethod
+    def parse_id(chunk_id: str) -> tuple[str, int, int]:
+        """(doc id, start, end) back from an id made by ``make_id``: the offsets live in the id,
+        so the store need not keep them as metadata."""
+        doc_id, span, _ = chunk_id.rsplit(":", 2)
+        start, end = span.split("-")
+        return doc_id, int(start), int(end)
