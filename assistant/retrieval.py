@@ -16,7 +16,9 @@ from index.store import VectorStore
 from index.text import tokens
 from index.types import Chunk
 
-RRF_K = 60
+# 10 rather than the customary 60: at 10,000 articles it lifted hit@k by 1.7 points (bench/),
+# and changed nothing on the one-article eval set.
+RRF_K = 10
 
 
 @dataclass
