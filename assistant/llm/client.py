@@ -402,6 +402,19 @@ def map_httpx_error(exc: Exception, *, where: str) -> LLMError:
     )
 
 
+def _refused(exc: BaseException) -> bool:
+    """The host answered that nothing listens on the port: retrying within seconds only delays
+    the fallback answer (1.5 s with the default backoff), so give up at once."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # walk the cause chain, bounded
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -738,7 +751,7 @@ class LLMClient(_ClientBase):
             try:
                 response = self._http.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if attempt >= max_retries:
+                if attempt >= max_retries or _refused(exc):
                     raise
                 error, cause = self._map(exc), exc
             else:
@@ -917,7 +930,7 @@ class AsyncLLMClient(_ClientBase):
             try:
                 response = await self._http.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if attempt >= max_retries:
+                if attempt >= max_retries or _refused(exc):
                     raise
                 error, cause = self._map(exc), exc
             else:

@@ -324,6 +324,17 @@ def test_connect_errors_are_retried_then_unreachable() -> None:
     assert isinstance(info.value.__cause__, httpx.ConnectError)
 
 
+def test_refused_connection_is_not_retried() -> None:
+    """Nothing listens on the port: fail at once so the fallback answer is not delayed."""
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    sleeps = Sleeps()
+    rec = Recorder(refused)
+    with pytest.raises(LLMUnreachableError):
+        make(rec, sleeps).complete(MESSAGES)
+    assert len(rec.requests) == 1 and sleeps == []
+
+
 def test_connect_error_then_success() -> None:
     rec = Recorder(httpx.ConnectError("refused"), httpx.Response(200, json=completion_json("ok")))
     assert make(rec).complete(MESSAGES).text == "ok"
