@@ -22,17 +22,26 @@ runner = CliRunner()
 
 @pytest.fixture
 def llm_assistant(tmp_path: Path, llm_server: LLMServer) -> Assistant:
-    settings = load_settings(data_dir=tmp_path / "d", llm_base_url=llm_server.base_url,
-                             llm_model="scripted", llm_max_retries=1, llm_read_timeout=2.0,
-                             llm_connect_timeout=1.0)
+    settings = load_settings(
+        data_dir=tmp_path / "d",
+        llm_base_url=llm_server.base_url,
+        llm_model="scripted",
+        llm_max_retries=1,
+        llm_read_timeout=2.0,
+        llm_connect_timeout=1.0,
+    )
     return Assistant.open(settings)
 
 
-def test_llm_answer_keeps_only_verified_quotes(llm_assistant: Assistant,
-                                               llm_server: LLMServer) -> None:
-    llm_server.enqueue(answer(
-        f'Stoltenberg said "{ARTICLE_QUOTE.replace("’", chr(39))}" [1] and '
-        '"NATO will admit Ukraine next year" [2].'))
+def test_llm_answer_keeps_only_verified_quotes(
+    llm_assistant: Assistant, llm_server: LLMServer
+) -> None:
+    llm_server.enqueue(
+        answer(
+            f'Stoltenberg said "{ARTICLE_QUOTE.replace("’", chr(39))}" [1] and '
+            '"NATO will admit Ukraine next year" [2].'
+        )
+    )
     got = llm_assistant.ask("Who decides NATO's relationship with Ukraine?")
     assert got.mode == "llm" and got.grounded
     assert got.dropped_quotes == 1
@@ -53,8 +62,9 @@ def test_llm_refusal_is_ungrounded(llm_assistant: Assistant, llm_server: LLMServ
 
 
 @pytest.mark.parametrize("failure", ["500", "malformed"])
-def test_failing_endpoint_falls_back_to_extractive(llm_assistant: Assistant,
-                                                  llm_server: LLMServer, failure: str) -> None:
+def test_failing_endpoint_falls_back_to_extractive(
+    llm_assistant: Assistant, llm_server: LLMServer, failure: str
+) -> None:
     replies = [status(500)] * 3 if failure == "500" else [malformed()]
     llm_server.enqueue(*replies)
     got = llm_assistant.ask("Who decides NATO's relationship with Ukraine?")
@@ -64,15 +74,19 @@ def test_failing_endpoint_falls_back_to_extractive(llm_assistant: Assistant,
 
 
 def test_endpoint_down_falls_back_quickly(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path / "d", llm_base_url=f"http://127.0.0.1:{free_port()}",
-                             llm_max_retries=0, llm_connect_timeout=0.5)
+    settings = load_settings(
+        data_dir=tmp_path / "d",
+        llm_base_url=f"http://127.0.0.1:{free_port()}",
+        llm_max_retries=0,
+        llm_connect_timeout=0.5,
+    )
     got = Assistant.open(settings).ask("Where is NATO headquartered?")
     assert got.mode == "extractive" and got.fallback_reason
     assert "NATO headquarters in Brussels" in got.citations[0].quote
 
 
 def test_streamed_answer_then_verified(llm_assistant: Assistant, llm_server: LLMServer) -> None:
-    llm_server.enqueue(answer(f'«{ARTICLE_QUOTE}» [1]'))
+    llm_server.enqueue(answer(f"«{ARTICLE_QUOTE}» [1]"))
     stream = llm_assistant.ask_stream("Who decides NATO's relationship with Ukraine?")
     text = "".join(stream)
     assert ARTICLE_QUOTE in text
@@ -80,12 +94,15 @@ def test_streamed_answer_then_verified(llm_assistant: Assistant, llm_server: LLM
     assert llm_server.requests[-1].json.get("stream") is True
 
 
-def test_follow_up_rewritten_by_the_model(llm_assistant: Assistant,
-                                          llm_server: LLMServer) -> None:
-    llm_server.enqueue(answer("Who did Stoltenberg hold a press conference with?"),
-                       answer('"joint press conference with German Chancellor Olaf Schulz" [1]'))
-    history = [Turn(role="user", content="What did Stoltenberg reject?"),
-               Turn(role="assistant", content="He rejected Russia’s call.")]
+def test_follow_up_rewritten_by_the_model(llm_assistant: Assistant, llm_server: LLMServer) -> None:
+    llm_server.enqueue(
+        answer("Who did Stoltenberg hold a press conference with?"),
+        answer('"joint press conference with German Chancellor Olaf Schulz" [1]'),
+    )
+    history = [
+        Turn(role="user", content="What did Stoltenberg reject?"),
+        Turn(role="assistant", content="He rejected Russia’s call."),
+    ]
     got = llm_assistant.ask("And who did he meet?", history)
     assert got.query == "Who did Stoltenberg hold a press conference with?"
     assert got.grounded and "German Chancellor Olaf Schulz" in got.citations[0].quote
@@ -101,8 +118,9 @@ def test_cli_exit_code_says_it_fell_back(monkeypatch, llm_server: LLMServer) -> 
     assert json.loads(result.stdout)["mode"] == "extractive"
 
 
-def test_config_check_does_a_round_trip_and_masks_the_key(monkeypatch,
-                                                          llm_server: LLMServer) -> None:
+def test_config_check_does_a_round_trip_and_masks_the_key(
+    monkeypatch, llm_server: LLMServer
+) -> None:
     monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", llm_server.base_url)
     monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-very-secret-987654")
     llm_server.set_handler(lambda body: "ok")

@@ -21,15 +21,25 @@ from index.sentences import sentence_spans
 from index.sources import load_default
 
 REQUIRED_TAGS = {
-    "fact", "paraphrase", "number", "yesno", "false-premise", "followup", "unanswerable",
+    "fact",
+    "paraphrase",
+    "number",
+    "yesno",
+    "false-premise",
+    "followup",
+    "unanswerable",
     "adversarial",
 }
 
 
 def item(id: str, **fields: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "id": id, "question": f"Question {id}?", "answerable": True,
-        "answers": ["Brussels"], "evidence": ["in Brussels"], "tags": ["fact"],
+        "id": id,
+        "question": f"Question {id}?",
+        "answerable": True,
+        "answers": ["Brussels"],
+        "evidence": ["in Brussels"],
+        "tags": ["fact"],
     }
     base.update(fields)
     return base
@@ -49,18 +59,18 @@ def test_malformed_lines_are_reported_with_line_numbers_and_skipped(tmp_path: Pa
     path = write_jsonl(
         tmp_path / "set.jsonl",
         [
-            item("q1"),                                            # 1 ok
-            "{not json",                                           # 2
-            "[1, 2]",                                              # 3 not an object
-            '"just a string"',                                     # 4 not an object
-            {"id": "q5", "answerable": True},                      # 5 lacks question
-            item("q6", answerable="yes"),                          # 6 wrong type
-            item("q7", answers="Brussels"),                        # 7 wrong type
+            item("q1"),  # 1 ok
+            "{not json",  # 2
+            "[1, 2]",  # 3 not an object
+            '"just a string"',  # 4 not an object
+            {"id": "q5", "answerable": True},  # 5 lacks question
+            item("q6", answerable="yes"),  # 6 wrong type
+            item("q7", answers="Brussels"),  # 7 wrong type
             item("q8", history=[{"role": "system", "content": "x"}]),  # 8 bad role
-            item("q1"),                                            # 9 duplicate id
-            "",                                                    # 10 blank: not a problem
-            item("q11", question="   "),                           # 11 blank question
-            item("q12"),                                           # 12 ok
+            item("q1"),  # 9 duplicate id
+            "",  # 10 blank: not a problem
+            item("q11", question="   "),  # 11 blank question
+            item("q12"),  # 12 ok
         ],
     )
     load = load_dataset(path)
@@ -283,7 +293,8 @@ def test_shipped_parts_cover_every_kind_of_question(parts: dict[str, list[EvalIt
         false_premise = [it for it in items if "false-premise" in it.tags]
         assert {it.answerable for it in false_premise} == {True, False}, split
         yesno_negations = [
-            it for it in items
+            it
+            for it in items
             if "yesno" in it.tags and any(" not " in f" {a} " for a in it.answers)
         ]
         assert yesno_negations, split

@@ -22,8 +22,10 @@ def test_places_are_not_antecedents_for_he() -> None:
 
 
 def test_demonstrative_brings_the_entities_of_the_last_answer() -> None:
-    history = _history("Which decision was to be repudiated?",
-                       "“… the decision of the NATO Summit in Bucharest in 2008 …” [1]")
+    history = _history(
+        "Which decision was to be repudiated?",
+        "“… the decision of the NATO Summit in Bucharest in 2008 …” [1]",
+    )
     got = standalone_query("In what year was that summit held?", history)
     assert got.startswith("In what year was that summit held") and "Bucharest" in got
 

@@ -41,26 +41,44 @@ def span_of(doc_id: str, text: str) -> tuple[str, int, int]:
 
 def citation(n: int, doc_id: str, text: str) -> Citation:
     _, start, end = span_of(doc_id, text)
-    return Citation(n=n, doc_id=doc_id, chunk_id=f"{doc_id}:{start}", start=start, end=end,
-                    quote=text)
+    return Citation(
+        n=n, doc_id=doc_id, chunk_id=f"{doc_id}:{start}", start=start, end=end, quote=text
+    )
 
 
 def passage(rank: int, doc_id: str, text: str) -> Passage:
     _, start, end = span_of(doc_id, text)
-    return Passage(chunk_id=f"{doc_id}:{start}", doc_id=doc_id, start=start, end=end, text=text,
-                   rank=rank)
+    return Passage(
+        chunk_id=f"{doc_id}:{start}", doc_id=doc_id, start=start, end=end, text=text, rank=rank
+    )
 
 
-def answer(text: str = "", *, grounded: bool = True, citations: list[Citation] | None = None,
-           passages: list[Passage] | None = None, confidence: float = 0.5) -> Answer:
-    return Answer(text=text, grounded=grounded, mode="extractive", citations=citations or [],
-                  passages=passages or [], confidence=confidence)
+def answer(
+    text: str = "",
+    *,
+    grounded: bool = True,
+    citations: list[Citation] | None = None,
+    passages: list[Passage] | None = None,
+    confidence: float = 0.5,
+) -> Answer:
+    return Answer(
+        text=text,
+        grounded=grounded,
+        mode="extractive",
+        citations=citations or [],
+        passages=passages or [],
+        confidence=confidence,
+    )
 
 
 def eval_item(**fields: object) -> EvalItem:
     base: dict[str, object] = {
-        "id": "q1", "question": "How many soldiers?", "answerable": True,
-        "answers": ["100,000"], "evidence": ["about 100,000 soldiers"], "tags": ["number"],
+        "id": "q1",
+        "question": "How many soldiers?",
+        "answerable": True,
+        "answers": ["100,000"],
+        "evidence": ["about 100,000 soldiers"],
+        "tags": ["number"],
     }
     base.update(fields)
     return EvalItem.model_validate(base)
@@ -137,8 +155,9 @@ def test_gold_spans_find_every_occurrence_and_respect_doc_id() -> None:
             Span("b", DOC_B.index("NATO"), DOC_B.index("NATO") + 17),
         ]
     )
-    assert {s.doc_id for s in gold_spans(eval_item(evidence=["NATO headquarters"], doc_id="b"),
-                                         CORPUS)} == {"b"}
+    assert {
+        s.doc_id for s in gold_spans(eval_item(evidence=["NATO headquarters"], doc_id="b"), CORPUS)
+    } == {"b"}
     assert gold_spans(eval_item(doc_id="missing"), CORPUS) == []
 
 
@@ -157,8 +176,10 @@ def test_overlap_needs_a_shared_character_in_the_same_document() -> None:
 def test_first_hit_rank_follows_rank_not_list_order() -> None:
     gold = gold_spans(eval_item(), CORPUS)
     hit = passage(3, "a", "Russia moved about 100,000 soldiers.")
-    misses = [passage(1, "b", "Talks lasted two hours in Geneva."),
-              passage(2, "a", "NATO headquarters in Brussels.")]
+    misses = [
+        passage(1, "b", "Talks lasted two hours in Geneva."),
+        passage(2, "a", "NATO headquarters in Brussels."),
+    ]
     assert first_hit_rank([hit, *misses], gold) == 3
     assert first_hit_rank(misses, gold) is None
     # ranks with gaps count by position
@@ -183,9 +204,14 @@ def test_answerable_item_answered_on_the_evidence() -> None:
     sentence = "Russia moved about 100,000 soldiers."
     score = score_item(
         eval_item(),
-        answer(f"{sentence} [1]", citations=[citation(1, "a", sentence)],
-               passages=[passage(1, "b", "Talks lasted two hours in Geneva."),
-                         passage(2, "a", sentence)]),
+        answer(
+            f"{sentence} [1]",
+            citations=[citation(1, "a", sentence)],
+            passages=[
+                passage(1, "b", "Talks lasted two hours in Geneva."),
+                passage(2, "a", sentence),
+            ],
+        ),
         corpus=CORPUS,
         latency_ms=12.5,
     )
@@ -211,8 +237,12 @@ def test_declined_answerable_item_fails_even_with_the_right_words() -> None:
     sentence = "Russia moved about 100,000 soldiers."
     score = score_item(
         eval_item(),
-        answer(sentence, grounded=False, citations=[citation(1, "a", sentence)],
-               passages=[passage(1, "a", sentence)]),
+        answer(
+            sentence,
+            grounded=False,
+            citations=[citation(1, "a", sentence)],
+            passages=[passage(1, "a", sentence)],
+        ),
         corpus=CORPUS,
     )
     assert score.declined and score.retrieval_hit and score.citation_hit
@@ -223,19 +253,22 @@ def test_declined_answerable_item_fails_even_with_the_right_words() -> None:
 
 def test_unanswerable_items_pass_by_declining() -> None:
     item = eval_item(answerable=False, answers=[], evidence=[], tags=["unanswerable"])
-    declined = score_item(item, answer("The article does not say.", grounded=False),
-                          corpus=CORPUS)
+    declined = score_item(item, answer("The article does not say.", grounded=False), corpus=CORPUS)
     assert declined.passed and declined.declined
     assert declined.retrieval_hit is None and declined.reciprocal_rank is None
     assert declined.evidence_hit is None and declined.answer_match is None
-    answered = score_item(item, answer("Brussels", citations=[
-        citation(1, "a", "NATO headquarters in Brussels.")]), corpus=CORPUS)
+    answered = score_item(
+        item,
+        answer("Brussels", citations=[citation(1, "a", "NATO headquarters in Brussels.")]),
+        corpus=CORPUS,
+    )
     assert not answered.passed
 
 
 def test_evidence_missing_from_the_corpus_is_left_out_not_a_miss() -> None:
-    score = score_item(eval_item(evidence=["not in any document"]), answer("100,000"),
-                       corpus=CORPUS)
+    score = score_item(
+        eval_item(evidence=["not in any document"]), answer("100,000"), corpus=CORPUS
+    )
     assert score.gold_spans == 0
     assert score.retrieval_hit is None and score.evidence_hit is None
     assert score.answer_match is True
@@ -252,15 +285,43 @@ def test_non_finite_latency_is_not_recorded() -> None:
 
 def test_metrics_over_hand_built_rows() -> None:
     rows = [
-        row(retrieval_hit=True, reciprocal_rank=1.0, evidence_hit=True, answer_match=True,
-            citations=2, valid_citations=2, cited_chars=100, latency_ms=10.0),
-        row(retrieval_hit=True, reciprocal_rank=0.25, evidence_hit=False, answer_match=False,
-            citations=1, valid_citations=0, cited_chars=50, latency_ms=20.0),
-        row(declined=True, retrieval_hit=False, reciprocal_rank=0.0, evidence_hit=False,
-            answer_match=False, latency_ms=30.0),
+        row(
+            retrieval_hit=True,
+            reciprocal_rank=1.0,
+            evidence_hit=True,
+            answer_match=True,
+            citations=2,
+            valid_citations=2,
+            cited_chars=100,
+            latency_ms=10.0,
+        ),
+        row(
+            retrieval_hit=True,
+            reciprocal_rank=0.25,
+            evidence_hit=False,
+            answer_match=False,
+            citations=1,
+            valid_citations=0,
+            cited_chars=50,
+            latency_ms=20.0,
+        ),
+        row(
+            declined=True,
+            retrieval_hit=False,
+            reciprocal_rank=0.0,
+            evidence_hit=False,
+            answer_match=False,
+            latency_ms=30.0,
+        ),
         row(answerable=False, declined=True, latency_ms=40.0),
-        row(answerable=False, declined=False, citations=1, valid_citations=1, cited_chars=30,
-            latency_ms=50.0),
+        row(
+            answerable=False,
+            declined=False,
+            citations=1,
+            valid_citations=1,
+            cited_chars=30,
+            latency_ms=50.0,
+        ),
     ]
     m = compute_metrics(rows)
     assert list(m) == list(METRIC_KEYS)
@@ -278,8 +339,9 @@ def test_metrics_over_hand_built_rows() -> None:
 
 
 def test_empty_denominators_are_nan_not_zero() -> None:
-    only_answerable = compute_metrics([row(evidence_hit=True, retrieval_hit=True,
-                                           reciprocal_rank=1.0)])
+    only_answerable = compute_metrics(
+        [row(evidence_hit=True, retrieval_hit=True, reciprocal_rank=1.0)]
+    )
     assert math.isnan(only_answerable["refusal_recall"])
     assert math.isnan(only_answerable["citation_validity"])  # no citations at all
     assert math.isnan(only_answerable["latency_p50_ms"])
@@ -287,8 +349,13 @@ def test_empty_denominators_are_nan_not_zero() -> None:
     assert only_answerable["false_refusal_rate"] == 0.0
 
     only_unanswerable = compute_metrics([row(answerable=False, declined=True)])
-    for key in ("retrieval_hit_at_k", "mrr", "evidence_hit", "false_refusal_rate",
-                "cited_chars_mean"):
+    for key in (
+        "retrieval_hit_at_k",
+        "mrr",
+        "evidence_hit",
+        "false_refusal_rate",
+        "cited_chars_mean",
+    ):
         assert math.isnan(only_unanswerable[key]), key
     assert only_unanswerable["refusal_recall"] == 1.0
 
@@ -317,20 +384,36 @@ def test_per_tag_metrics_count_an_item_under_each_of_its_tags() -> None:
     assert summary.by_tag["adversarial"]["refusal_recall"] == 1.0
     assert math.isnan(summary.by_tag["adversarial"]["evidence_hit"])
     assert summary.tag_counts["fact"]["items"] == 2
-    assert summary.counts == {"items": 4, "answerable": 2, "unanswerable": 2, "declined": 1,
-                              "citations": 0, "passed": 2}
+    assert summary.counts == {
+        "items": 4,
+        "answerable": 2,
+        "unanswerable": 2,
+        "declined": 1,
+        "citations": 0,
+        "passed": 2,
+    }
     assert summary.metrics["evidence_hit"] == 0.5
 
 
 def test_report_recomputes_from_serialised_rows() -> None:
     sentence = "Russia moved about 100,000 soldiers."
     scores = [
-        score_item(eval_item(), answer(sentence, citations=[citation(1, "a", sentence)],
-                                       passages=[passage(1, "a", sentence)]),
-                   corpus=CORPUS, latency_ms=5.0),
-        score_item(eval_item(id="q2", answerable=False, answers=[], evidence=[],
-                             tags=["unanswerable"]),
-                   answer("no", grounded=False), corpus=CORPUS, latency_ms=7.0),
+        score_item(
+            eval_item(),
+            answer(
+                sentence,
+                citations=[citation(1, "a", sentence)],
+                passages=[passage(1, "a", sentence)],
+            ),
+            corpus=CORPUS,
+            latency_ms=5.0,
+        ),
+        score_item(
+            eval_item(id="q2", answerable=False, answers=[], evidence=[], tags=["unanswerable"]),
+            answer("no", grounded=False),
+            corpus=CORPUS,
+            latency_ms=7.0,
+        ),
     ]
     lines = [json.dumps({**s.model_dump(mode="json"), "question": "extra"}) for s in scores]
     assert json.loads(lines[0])["passed"] is True
@@ -371,13 +454,18 @@ def test_threshold_curve_with_one_side_missing_is_nan() -> None:
 _rows = st.lists(
     st.builds(
         lambda answerable, confidence, hit, top: row(
-            answerable=answerable, confidence=confidence,
+            answerable=answerable,
+            confidence=confidence,
             citation_hit=(hit or top) if answerable else None,
             top_citation_hit=top if answerable else None,
         ),
-        st.booleans(), st.floats(0, 1), st.booleans(), st.booleans(),
+        st.booleans(),
+        st.floats(0, 1),
+        st.booleans(),
+        st.booleans(),
     ),
-    min_size=1, max_size=30,
+    min_size=1,
+    max_size=30,
 )
 
 
