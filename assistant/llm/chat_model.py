@@ -1,17 +1,18 @@
 """The client as a LangChain chat model, so chains compose (``prompt | model | parser``).
 
 A thin face: messages are converted to the wire format and every call goes through
-``LLMClient`` / ``AsyncLLMClient``, so retries, timeouts, typed errors and key hygiene are the
-client's and stay in one place. Without an async client, LangChain runs the sync one in a thread
-for ``ainvoke``/``astream``, which is correct, just not concurrent in the event loop.
+``LLMClient``, so retries, timeouts, typed errors and key hygiene are the client's and stay in
+one place. For ``ainvoke``/``astream`` LangChain runs the blocking client in a thread, which is
+correct, just not concurrent in the event loop: nothing in the product calls the model from an
+event loop, so an async twin of the client was not worth keeping in step.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -24,7 +25,8 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from assistant.llm.client import AsyncLLMClient, Completion, LLMClient, Message, StreamEvent
+from assistant.llm.client import LLMClient
+from assistant.llm.wire import Completion, Message, StreamEvent
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -70,7 +72,6 @@ class ChatOpenAICompatible(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     client: LLMClient
-    async_client: AsyncLLMClient | None = None
     temperature: float | None = None
     max_tokens: int | None = None
 
@@ -78,7 +79,6 @@ class ChatOpenAICompatible(BaseChatModel):
     def from_settings(cls, settings: Settings, **fields: Any) -> ChatOpenAICompatible:
         return cls(
             client=LLMClient.from_settings(settings),
-            async_client=AsyncLLMClient.from_settings(settings),
             temperature=settings.llm_temperature,
             **fields,
         )
@@ -121,36 +121,4 @@ class ChatOpenAICompatible(BaseChatModel):
             chunk = _chunk(event)
             if run_manager and event.delta:
                 run_manager.on_llm_new_token(event.delta, chunk=chunk)
-            yield chunk
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        if self.async_client is None:
-            return await super()._agenerate(messages, stop, run_manager, **kwargs)
-        params = self._params(stop, kwargs)
-        return _result(await self.async_client.acomplete(to_wire(messages), **params))
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        if self.async_client is None:
-            async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
-                yield chunk
-            return
-        params = self._params(stop, kwargs)
-        async for event in self.async_client.astream_events(to_wire(messages), **params):
-            if not event.delta and not event.finish_reason:
-                continue
-            chunk = _chunk(event)
-            if run_manager and event.delta:
-                await run_manager.on_llm_new_token(event.delta, chunk=chunk)
             yield chunk

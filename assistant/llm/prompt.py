@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
-from assistant.llm.client import Message
+from assistant.llm.wire import Message
 from assistant.types import Passage, Turn
 
 REFUSAL = "The article does not say."

@@ -29,7 +29,6 @@ from assistant.errors import (
 )
 from assistant.llm import (
     REFUSAL,
-    AsyncLLMClient,
     ChatOpenAICompatible,
     LLMAnswerer,
     LLMClient,
@@ -257,7 +256,7 @@ def _question_id(body: dict[str, Any]) -> str:
     return match.group(1)
 
 
-def test_twenty_concurrent_async_requests_do_not_cross(llm_server: LLMServer) -> None:
+def test_twenty_concurrent_requests_do_not_cross(llm_server: LLMServer) -> None:
     together = threading.Barrier(20, timeout=5)  # all 20 must be in flight at once
 
     def handler(body: dict[str, Any]) -> str:
@@ -266,22 +265,16 @@ def test_twenty_concurrent_async_requests_do_not_cross(llm_server: LLMServer) ->
         return f"answer to question #{qid}, and only to it."
 
     llm_server.set_handler(handler)
+    client = make_client(llm_server, read_timeout=10)
 
-    async def ask(client: AsyncLLMClient, i: int) -> str:
+    def ask(i: int) -> str:
         messages = [{"role": "user", "content": f"This is question #{i}."}]
         if i % 2:
-            return "".join([d async for d in client.astream(messages)])
-        return (await client.acomplete(messages)).text
+            return "".join(client.stream(messages))
+        return client.complete(messages).text
 
-    async def run() -> list[str]:
-        async with AsyncLLMClient(
-            base_url=llm_server.base_url, model="scripted", read_timeout=10
-        ) as client:
-            return await asyncio.wait_for(
-                asyncio.gather(*(ask(client, i) for i in range(20))), timeout=20
-            )
-
-    answers = asyncio.run(run())
+    with client, ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(ask, range(20), timeout=20))
     assert answers == [f"answer to question #{i}, and only to it." for i in range(20)]
     assert len(llm_server.requests) == 20
 
@@ -450,10 +443,7 @@ def test_injection_stays_in_the_data_and_an_obedient_answer_is_ungrounded(
 def test_chain_composes_with_the_chat_model(llm_server: LLMServer) -> None:
     llm_server.set_handler(lambda body: "Scripted: " + body["messages"][-1]["content"])
     sync_client = make_client(llm_server)
-    async_client = AsyncLLMClient(base_url=llm_server.base_url, model="scripted")
-    model = ChatOpenAICompatible(
-        client=sync_client, async_client=async_client, temperature=0.0, max_tokens=64
-    )
+    model = ChatOpenAICompatible(client=sync_client, temperature=0.0, max_tokens=64)
     prompt = ChatPromptTemplate.from_messages(
         [("system", "Answer briefly."), ("user", "{question}")]
     )
@@ -463,9 +453,8 @@ def test_chain_composes_with_the_chat_model(llm_server: LLMServer) -> None:
     chunks = list(chain.stream({"question": "Streamed please"}))
     assert "".join(chunks) == "Scripted: Streamed please" and len([c for c in chunks if c]) > 1
 
-    async def in_a_loop() -> str:
-        async with async_client:  # its connections belong to this loop: close them here
-            return await chain.ainvoke({"question": "Async"})
+    async def in_a_loop() -> str:  # LangChain runs the blocking client in a thread
+        return await chain.ainvoke({"question": "Async"})
 
     assert asyncio.run(in_a_loop()) == "Scripted: Async"
     sync_client.close()

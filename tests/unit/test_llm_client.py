@@ -5,7 +5,6 @@ Nothing here opens a socket; the loopback server tests are in tests/integration.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import inspect
 import json
@@ -28,15 +27,9 @@ from assistant.errors import (
     LLMTimeoutError,
     LLMUnreachableError,
 )
-from assistant.llm.client import (
-    HTTPX_ERRORS,
-    AsyncLLMClient,
-    LLMClient,
-    RetryPolicy,
-    SSEDecoder,
-    map_httpx_error,
-    parse_retry_after,
-)
+from assistant.llm.client import LLMClient
+from assistant.llm.errors import HTTPX_ERRORS, map_httpx_error, parse_retry_after
+from assistant.llm.retry import RetryPolicy
 from assistant.settings import Settings
 
 BASE = "http://llm.test/v1"
@@ -148,7 +141,7 @@ def test_no_key_means_no_authorization_header_and_usage_is_optional() -> None:
 @pytest.mark.parametrize("split", [None, 1, 7])
 @pytest.mark.parametrize(
     "variant",
-    ["plain", "usage", "no_done", "empty_deltas", "keepalive", "crlf", "odd_separators"],
+    ["plain", "usage", "no_done", "empty_deltas", "keepalive", "crlf", "odd_separators", "ids"],
 )
 def test_stream_tolerates_server_variants(variant: str, split: int | None) -> None:
     text = ["«NATO’s ", "relationship», ", "Україна ", "\u2028line\x85sep"]
@@ -168,6 +161,8 @@ def test_stream_tolerates_server_variants(variant: str, split: int | None) -> No
         parts = [p.replace(b"\n", b"\r\n") for p in parts]
     if variant == "odd_separators":
         parts = [p.replace(b"data: ", b"data:").replace(b"\n\n", b"\r\r") for p in parts]
+    if variant == "ids":  # fields other than data, and blank lines between events
+        parts = [b"id: %d\nretry: 100\nevent: chunk\n" % i + p + b"\n" for i, p in enumerate(parts)]
     rec = Recorder(sse_response(*parts, split=split))
 
     deltas = list(make(rec).stream(MESSAGES))
@@ -246,24 +241,43 @@ def test_endless_keepalives_hit_the_total_deadline() -> None:
     assert time.monotonic() - started < 5
 
 
-# --------------------------------------------------------------------------- SSE decoding
+# --------------------------------------------------------------------------- SSE framing
 
 
-def test_sse_decoder_follows_the_spec() -> None:
-    decoder = SSEDecoder()
-    raw = b": comment\r\nevent: x\r\ndata: a\r\ndata:b\r\nid: 1\r\n\r\ndata: c\rdata: d\r\r"
-    events = [e for i in range(len(raw)) for e in decoder.feed(raw[i : i + 1])]
-    assert events == ["a\nb"]  # the last \r could be half of \r\n until the body ends
-    assert decoder.flush() == ["c\nd"]
-    assert decoder.feed(b"data: tail") == []
-    assert decoder.flush() == ["tail"]
+def test_stream_framing_follows_the_spec_byte_by_byte() -> None:
+    """Comments and other fields skipped, multi-line data joined, lone CR ends a line, and a last
+    event without its blank line still read."""
+    first = b'data: {"choices": [{"delta":\r\ndata: {"content": "a"}}]}\r\n'
+    second = b'data:{"choices": [{"delta": {"content": "b"}, "finish_reason": "stop"}]}\r'
+    raw = b": comment\r\nevent: x\r\n" + first + b"id: 1\r\n\r\n" + second
+    rec = Recorder(sse_response(raw, split=1))
+    events = list(make(rec).stream_events(MESSAGES))
+    assert [e.delta for e in events] == ["a", "b"]
+    assert events[-1].finish_reason == "stop"
 
 
-def test_sse_decoder_refuses_an_endless_line() -> None:
-    decoder = SSEDecoder()
-    with pytest.raises(LLMBadResponseError):
-        for _ in range(20):
-            decoder.feed(b"x" * 100_000)
+def test_a_last_event_without_line_break_is_read() -> None:
+    rec = Recorder(sse_response(chunk("tail"), b"data: [DONE]"))
+    assert list(make(rec).stream(MESSAGES)) == ["tail"]
+    rec = Recorder(sse_response(chunk("tail"), chunk(finish="stop").rstrip(b"\n")))
+    assert list(make(rec).stream(MESSAGES)) == ["tail"]
+
+
+def test_events_after_done_are_not_read() -> None:
+    rec = Recorder(sse_response(chunk("a"), b"data: [DONE]\n\n", b"data: {not json\n\n"))
+    assert list(make(rec).stream(MESSAGES)) == ["a"]
+
+
+def test_a_stream_without_a_content_type_is_still_read() -> None:
+    body = chunk("a") + chunk(finish="stop")
+    rec = Recorder(httpx.Response(200, headers={"content-type": "text/plain"}, content=body))
+    assert list(make(rec).stream(MESSAGES)) == ["a"]
+
+
+def test_an_endless_stream_line_is_refused() -> None:
+    rec = Recorder(sse_response(b"data: " + b"x" * 2_000_000, split=100_000))
+    with pytest.raises(LLMBadResponseError, match="longer than 1 MiB"):
+        list(make(rec).stream(MESSAGES))
 
 
 # --------------------------------------------------------------------------- retries
@@ -300,6 +314,27 @@ def test_5xx_backs_off_exponentially_then_gives_up() -> None:
         make(rec, sleeps, max_retries=3).complete(MESSAGES)
     assert len(rec.requests) == 4
     assert sleeps == [0.5, 1.0, 2.0]
+
+
+def test_retry_after_on_a_5xx_is_honoured() -> None:
+    sleeps = Sleeps()
+    rec = Recorder(
+        httpx.Response(503, headers={"retry-after": "2"}),
+        httpx.Response(200, json=completion_json("ok")),
+    )
+    assert make(rec, sleeps).complete(MESSAGES).text == "ok"
+    assert sleeps == [2.0]
+
+
+def test_stream_retries_before_the_first_byte() -> None:
+    sleeps = Sleeps()
+    rec = Recorder(
+        httpx.ConnectError("refused"),
+        httpx.Response(502),
+        sse_response(chunk("ok"), chunk(finish="stop")),
+    )
+    assert list(make(rec, sleeps).stream(MESSAGES)) == ["ok"]
+    assert sleeps == [0.5, 1.0] and len(rec.requests) == 3
 
 
 def test_backoff_is_capped() -> None:
@@ -567,71 +602,13 @@ def test_from_settings_without_an_endpoint_says_what_to_set() -> None:
         LLMClient.from_settings(Settings())
 
 
-# --------------------------------------------------------------------------- async twin
-
-
-def test_async_complete_stream_and_retry() -> None:
-    waits: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    stream_body = chunk("Brus") + chunk("sels") + chunk(finish="stop")
-    rec = Recorder(
-        httpx.Response(429, headers={"retry-after": "1.5"}),
-        httpx.Response(200, json=completion_json("Brussels")),
-        httpx.Response(200, headers={"content-type": "text/event-stream"}, content=stream_body),
-    )
-
-    async def run() -> tuple[str, list[str]]:
-        async with AsyncLLMClient(
-            base_url=BASE,
-            model="m",
-            api_key=KEY,
-            transport=httpx.MockTransport(rec),
-            sleep=fake_sleep,
-        ) as client:
-            done = await client.acomplete(MESSAGES)
-            deltas = [d async for d in client.astream(MESSAGES)]
-            return done.text, deltas
-
-    text, deltas = asyncio.run(run())
-    assert text == "Brussels" and deltas == ["Brus", "sels"]
-    assert waits == [1.5]
-
-
-@pytest.mark.parametrize("cls", _all_httpx_exceptions(), ids=lambda c: c.__name__)
-def test_async_maps_every_httpx_exception(cls: type[Exception]) -> None:
-    exc = _instance(cls)
-
-    async def run() -> None:
-        client = AsyncLLMClient(
-            base_url=BASE, model="m", max_retries=0, transport=httpx.MockTransport(Recorder(exc))
-        )
-        with pytest.raises(LLMError) as info:
-            await client.acomplete(MESSAGES)
-        assert info.value.__cause__ is exc
-        with pytest.raises(LLMError):
-            [d async for d in client.astream(MESSAGES)]
-        await client.aclose()
-
-    asyncio.run(run())
-
-
-def test_async_health_and_status_errors() -> None:
+def test_health_and_complete_report_a_forbidden_key() -> None:
     rec = Recorder(httpx.Response(403), httpx.Response(403))
-
-    async def run() -> tuple[bool, str]:
-        client = AsyncLLMClient(
-            base_url=BASE, model="m", api_key=KEY, transport=httpx.MockTransport(rec)
-        )
-        health = await client.ahealth()
-        with pytest.raises(LLMAuthError):
-            await client.acomplete(MESSAGES)
-        return health.ok, health.detail
-
-    ok, detail = asyncio.run(run())
-    assert not ok and "ASSISTANT_LLM_API_KEY" in detail
+    client = make(rec)
+    health = client.health()
+    assert not health and "ASSISTANT_LLM_API_KEY" in health.detail
+    with pytest.raises(LLMAuthError):
+        client.complete(MESSAGES)
 
 
 def test_bad_configuration_is_a_config_error() -> None:
