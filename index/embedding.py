@@ -83,19 +83,6 @@ class WordLlamaEmbeddingFunction(EmbeddingFunction[Documents]):
         return f"wordllama-l2supercat/{self.dim}"
 
 
-class LangChainWordLlama:
-    """The same model as a LangChain ``Embeddings`` (for langchain-chroma and chains)."""
-
-    def __init__(self, fn: WordLlamaEmbeddingFunction | None = None) -> None:
-        self.fn = fn or WordLlamaEmbeddingFunction()
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.fn.embed(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.fn.embed([text])[0].tolist()
-
-
 def get_embedding_function(name: str = "wordllama") -> WordLlamaEmbeddingFunction:
     if name == "wordllama":
         return WordLlamaEmbeddingFunction()
