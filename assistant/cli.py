@@ -9,14 +9,21 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from assistant.errors import USER_ERRORS
 from assistant.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from assistant.llm import LLMClient
+    from evals.pipeline import EvalRun, RunStart
+    from evals.rows import ResultRow
 
 log = logging.getLogger(__name__)
 app = typer.Typer(
@@ -156,14 +163,10 @@ def ask(
 
 
 def _print_answer(answer) -> None:
-    from rich.markup import escape
+    from assistant.terminal import answer_lines
 
-    if not answer.grounded:
-        out.print(f"[yellow]{escape(answer.text)}[/]")
-        return
-    out.print(escape(answer.text))
-    for c in answer.citations:
-        out.print(f"  [dim][{c.n}] {escape(c.title)} — characters {c.start}–{c.end}[/]")
+    for line in answer_lines(answer):
+        out.print(line)
 
 
 @app.command()
@@ -256,6 +259,8 @@ def ui(
 
 
 # -- eval ------------------------------------------------------------------------------------
+# Thin: arguments in, ``evals`` does the work, results printed. The one place ``assistant``
+# imports ``evals`` (lazily, inside the commands).
 eval_app = typer.Typer(
     help="Measure answer quality on an eval set (default: the shipped questions about the "
     "article). Without a sub-command, runs the eval.",
@@ -264,28 +269,17 @@ eval_app = typer.Typer(
 )
 app.add_typer(eval_app, name="eval")
 
-LOWER_IS_BETTER = {"false_refusal_rate", "latency_p50_ms", "latency_p95_ms", "cited_chars_mean"}
-
-
-def _parse_gates(gates: list[str]) -> dict[str, float]:
-    out_gates: dict[str, float] = {}
-    for gate in gates:
-        name, sep, value = gate.partition("=")
-        try:
-            out_gates[name.strip()] = float(value)
-        except ValueError:
-            raise fail(f"--fail-under wants METRIC=VALUE, not {gate!r}.") from None
-        if not sep:
-            raise fail(f"--fail-under wants METRIC=VALUE, not {gate!r}.")
-    return out_gates
-
 
 @eval_app.callback()
 def eval_run(
     ctx: typer.Context,
     dataset: Annotated[
         list[Path] | None,
-        typer.Option("--dataset", help="Eval set JSONL (repeatable). Default: the shipped set."),
+        typer.Option(
+            "--dataset",
+            help="Your own eval set: a JSONL file of questions with acceptable answers and "
+            "verbatim evidence (format in DESIGN.md). Repeatable. Default: the shipped set.",
+        ),
     ] = None,
     split: Annotated[
         str,
@@ -293,23 +287,64 @@ def eval_run(
             help="Part of the shipped set: dev (tune on it), test (never tuned on) or all."
         ),
     ] = "all",
+    eval_set: Annotated[
+        str,
+        typer.Option(
+            "--set",
+            help="Shipped set: article (the news article) or squad (held-out encyclopedia "
+            "articles the reader never saw, with real unanswerable questions; brings its own "
+            "corpus unless --corpus is given).",
+        ),
+    ] = "article",
     corpus: Annotated[
         list[Path] | None,
         typer.Option(
-            "--corpus", help="Sources replacing the shipped article for this run (repeatable)."
+            "--corpus",
+            help="Files or folders to answer from instead of the shipped article, for this run "
+            "only (repeatable).",
         ),
     ] = None,
-    mode: Annotated[str | None, typer.Option(help="extractive or llm.")] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            help="extractive (offline quotes) or llm (needs ASSISTANT_LLM_BASE_URL). Default: "
+            "llm when an endpoint is set."
+        ),
+    ] = None,
     k: Annotated[
-        int | None, typer.Option("--k", min=1, max=50, help="Passages per question.")
+        int | None,
+        typer.Option("--k", min=1, max=50, help="Passages retrieved per question."),
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder for results.jsonl and the reports.")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder to write results.jsonl (one row per question, as it goes) and "
+            "report.json, report.md and report.html. Without it, only the table is printed.",
+        ),
     ] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Questions in flight.")] = 1,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items.")] = None,
-    tags: Annotated[list[str] | None, typer.Option("--tags", help="Only items with a tag.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue a stopped run in --out.")] = False,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Questions asked at the same time.")
+    ] = 1,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N questions (a quick check).")
+    ] = None,
+    tags: Annotated[
+        list[str] | None,
+        typer.Option("--tags", help="Only questions with this tag, e.g. paraphrase (repeatable)."),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(help="Continue a stopped run in --out instead of starting over."),
+    ] = False,
+    within_doc: Annotated[
+        bool,
+        typer.Option(
+            "--within-doc",
+            help="Ask each item that names a doc_id only within that document (as ask --doc "
+            "does): measures answering over the whole article rather than the whole corpus.",
+        ),
+    ] = False,
     judge: Annotated[
         bool,
         typer.Option(
@@ -323,153 +358,136 @@ def eval_run(
         list[str] | None,
         typer.Option(
             "--fail-under",
-            help="METRIC=VALUE: exit 1 when a metric falls short (for "
-            "false_refusal_rate, latency_* and cited_chars_mean: when it exceeds VALUE).",
+            help="METRIC=VALUE, e.g. evidence_hit=0.84: exit 1 when the metric falls short "
+            "(repeatable; a CI gate). For metrics where lower is better (false_refusal_rate, "
+            "latency_*, cited_chars_mean) it fails when the metric exceeds VALUE.",
         ),
     ] = None,
 ) -> None:
     """Run the eval set and print the metrics; --out writes results and reports."""
     if ctx.invoked_subcommand is not None:
         return
-    from evals.dataset import shipped_dataset_paths
+    import evals
+    from evals.dataset import resolve_sources
     from evals.errors import EvalError
-    from evals.metrics import nan_to_none, summarize
+    from evals.gates import check, parse_gates
 
-    gates = _parse_gates(fail_under or [])
     if split not in {"dev", "test", "all"}:
         raise fail("--split must be dev, test or all.")
+    if eval_set not in {"article", "squad"}:
+        raise fail("--set must be article or squad.")
     if mode not in {None, "extractive", "llm"}:
         raise fail("--mode must be extractive or llm.")
-    settings = _settings(mode=mode)
-    effective_mode = settings.effective_mode
-    kk = k or settings.top_k
     try:
-        assistant = _open(settings, corpus)
-        from evals.runner import prepare, run_meta, start_run
-
-        prepared = prepare(
-            dataset or shipped_dataset_paths(split), assistant, tags=tags or (), limit=limit
-        )
-        for problem in prepared.problems:
-            err.print(f"[yellow]skipped:[/] {problem}")
-        meta = run_meta(assistant, prepared, effective_mode, kk)
-        done = start_run(out_dir, meta, resume) if out_dir else []
-        rows = _run_with_progress(
-            assistant, prepared.items, effective_mode, kk, out_dir, done, concurrency
-        )
+        gates = parse_gates(fail_under or [])
+    except EvalError as exc:
+        raise fail(str(exc)) from exc
+    sources = resolve_sources(
+        eval_set=eval_set,  # type: ignore[arg-type]
+        split=split,  # type: ignore[arg-type]
+        datasets=dataset,
+        corpus=corpus,
+    )
+    settings = _settings(mode=mode, **sources.overrides)
+    try:
+        assistant = _open(settings, sources.corpus)
+        with _judge_client(settings, judge) as client, _eval_progress() as (started, asked):
+            result = evals.run(
+                assistant,
+                sources.datasets,
+                mode=settings.effective_mode,
+                k=k or settings.top_k,
+                out=out_dir,
+                concurrency=concurrency,
+                limit=limit,
+                tags=tags or (),
+                resume=resume,
+                within_doc=within_doc,
+                judge_client=client,
+                on_start=started,
+                on_row=asked,
+            )
     except (*USER_ERRORS, EvalError) as exc:
         raise _handle(exc) from exc
-    summary = summarize(rows)
-    judge_summary = _judge(settings, rows, concurrency) if judge else None
-    judge_metrics = judge_summary.metrics() if judge_summary and judge_summary.judged else {}
-    metrics = {**summary.metrics, **judge_metrics}
+    if result.judge is not None and result.judge.failed:
+        err.print(
+            f"[yellow]judge:[/] {result.judge.failed} answer(s) could not be judged "
+            "(see judge_error in results.jsonl)."
+        )
     if out_dir:
-        from evals.report import build_report, write_reports
-        from evals.runner import rewrite_rows
-
-        if judge_summary is not None:
-            rewrite_rows(out_dir, rows)  # the verdicts join the rows already written
-        report = build_report(rows, meta, [str(p) for p in prepared.problems])
-        if judge_metrics:
-            report["metrics"].update(nan_to_none(judge_metrics))
-            report["judge"] = judge_summary.to_json()
-        write_reports(out_dir, report, rows)
         err.print(f"[dim]reports written to {out_dir}/[/]")
-    _print_metrics(nan_to_none(metrics), summary.counts, len(prepared.problems))
-    failed = []
-    for name, want in gates.items():
-        have = metrics.get(name)
-        if have is None:
-            raise fail(f"--fail-under names an unknown metric {name!r}.")
-        lower = name in LOWER_IS_BETTER
-        if have != have or (have > want if lower else have < want):
-            failed.append(f"{name} = {have:.3f} ({'above' if lower else 'below'} {want:g})")
+    _print_metrics(result)
+    failed = check(result.metrics, gates)
     if failed:
-        raise fail("quality gate failed: " + "; ".join(failed) + ".")
+        raise fail("quality gate failed: " + "; ".join(map(str, failed)) + ".")
 
 
-def _judge(settings: Settings, rows: list[dict], concurrency: int):
-    """Ask the endpoint whether each claim is supported by its quotes; skipped without one."""
-    from evals.judge import judge_available, judge_rows
-
-    if not judge_available(settings):
+@contextmanager
+def _judge_client(settings: Settings, wanted: bool) -> Iterator[LLMClient | None]:
+    """The endpoint that judges answers, when --judge asks for one and one is configured."""
+    if not wanted:
+        yield None
+        return
+    if not settings.llm_base_url:
         err.print(
             "[yellow]--judge skipped:[/] no LLM endpoint is configured "
             "(set ASSISTANT_LLM_BASE_URL); the deterministic metrics stand alone."
         )
-        return None
+        yield None
+        return
     from assistant.llm import LLMClient
 
-    try:
-        with LLMClient.from_settings(settings) as client:
-            result = judge_rows(rows, client, concurrency=concurrency)
-    except USER_ERRORS as exc:
-        raise _handle(exc) from exc
-    if result.failed:
-        err.print(
-            f"[yellow]judge:[/] {result.failed} answer(s) could not be judged "
-            "(see judge_error in results.jsonl)."
-        )
-    return result
+    with LLMClient.from_settings(settings) as client:
+        yield client
 
 
-def _run_with_progress(assistant, items, mode, k, out_dir, done, concurrency):
+@contextmanager
+def _eval_progress() -> Iterator[tuple[Callable[[RunStart], None], Callable[[ResultRow], None]]]:
+    """A progress bar with the running pass rate on stderr; yields ``evals.run``'s callbacks."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from evals.runner import run_items
+    columns = (TextColumn("eval"), BarColumn(), MofNCompleteColumn())
+    score = TextColumn("{task.fields[score]}")
+    with Progress(*columns, score, TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("eval", total=None, score="")
+        tally = [0, 0]  # passed, count
 
-    passed = sum(1 for r in done if r.get("passed"))
-    count = len(done)
-    with Progress(
-        TextColumn("eval"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[score]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("eval", total=len(items), completed=count, score="")
+        def start(run: RunStart) -> None:
+            for problem in run.problems:
+                bar.console.print(f"[yellow]skipped:[/] {problem}")
+            tally[:] = [sum(r.passed for r in run.done), len(run.done)]
+            bar.update(task, total=run.total, completed=tally[1])
 
-        def on_row(row: dict) -> None:
-            nonlocal passed, count
-            count += 1
-            passed += bool(row.get("passed"))
+        def row(row: ResultRow) -> None:
+            tally[0] += row.passed
+            tally[1] += 1
+            passed, count = tally
             bar.update(task, advance=1, score=f"passed {passed}/{count} ({passed / count:.0%})")
 
-        return run_items(
-            assistant,
-            items,
-            mode=mode,
-            k=k,
-            out=out_dir,
-            done=done,
-            concurrency=concurrency,
-            on_row=on_row,
-        )
+        yield start, row
 
 
-def _print_metrics(metrics: dict, counts: dict, problems: int) -> None:
+def _print_metrics(result: EvalRun) -> None:
+    """The metrics in the units --fail-under takes, with what each one is."""
     from rich.table import Table
 
+    from evals import registry
+    from evals.pipeline import printable_metrics
+
+    counts, problems = result.counts, len(result.problems)
     table = Table(
         "metric",
         "value",
+        "what it is",
         title=f"{counts['items']} items "
         f"({counts['answerable']} answerable, {counts['unanswerable']} unanswerable)"
         + (f", {problems} skipped" if problems else ""),
     )
-    for name, value in metrics.items():
-        shown = (
-            "n/a"
-            if value is None
-            else (
-                f"{value:.1f}"
-                if name.endswith("_ms") or name.endswith("chars_mean")
-                else f"{value:.3f}"
-            )
-        )
-        table.add_row(name, shown)
+    for name, value in printable_metrics(result).items():
+        metric = registry.get(name)
+        shown = metric.format_raw(value) if metric else f"{value}"
+        what = f"{metric.label}, {'lower' if metric.lower_is_better else 'higher'} is better"
+        table.add_row(name, shown, what if metric else "")
     out.print(table)
 
 
@@ -496,49 +514,54 @@ def eval_calibrate(
         typer.Option(help="Write the chosen threshold to the calibration file the product reads."),
     ] = True,
 ) -> None:
-    """Sweep the offline answerer's decline threshold on the dev part and keep the best."""
-    from assistant.settings import CALIBRATION_FILE, calibrated_defaults
-    from evals.calibrate import MAX_FALSE_REFUSALS, calibrate, write_calibration
-    from evals.dataset import shipped_dataset_paths
+    """Sweep the reader's decline threshold on the dev parts of every shipped set (news and
+    held-out encyclopedia articles) and keep the best one that refuses at most 10% of the
+    answerable questions in each."""
+    import assistant.settings as settings_module
+    import evals
+    from evals.calibration import MAX_FALSE_REFUSALS, write_calibration
     from evals.errors import EvalError
-    from evals.runner import prepare, run_items
 
-    settings = _settings(decline_threshold=0.0, mode="extractive")
+    def open_assistant(overrides: dict[str, Any], sources: list[Path] | None):
+        return _open(_settings(**overrides), sources)
+
     try:
-        assistant = _open(settings)
-        prepared = prepare(shipped_dataset_paths("dev"), assistant)
-        rows = run_items(assistant, prepared.items, mode="extractive", k=settings.top_k, out=None)
+        result = evals.calibrate(open_assistant)
     except (*USER_ERRORS, EvalError) as exc:
         raise _handle(exc) from exc
-    chosen, points = calibrate(rows)
     from rich.table import Table
 
+    names, chosen = result.sets, result.chosen
     table = Table(
         "threshold",
-        "refusal recall",
-        "false refusals",
-        "evidence hit",
-        title=f"decline threshold sweep on dev ({len(rows)} items)",
+        *(f"{n}: refusal recall / false refusals" for n in names),
+        title="decline threshold sweep on the dev parts "
+        + ", ".join(f"{n} ({result.items[n]} items)" for n in names),
     )
-    for p in points[::2]:
-        mark = " ◀ chosen" if p.threshold == chosen.threshold else ""
+    for c in result.points[::3]:
+        mark = " ◀ chosen" if c.threshold == chosen.threshold else ""
         table.add_row(
-            f"{p.threshold:.2f}{mark}",
-            f"{p.refusal_recall:.3f}",
-            f"{p.false_refusal_rate:.3f}",
-            f"{p.evidence_hit:.3f}",
+            f"{c.threshold:.2f}{mark}",
+            *(
+                f"{c.per_set[n].refusal_recall:.3f} / {c.per_set[n].false_refusal_rate:.3f}"
+                for n in names
+            ),
         )
     out.print(table)
     out.print(
-        f"chosen: {chosen.threshold:.2f} — refusal recall {chosen.refusal_recall:.3f}, "
-        f"false refusals {chosen.false_refusal_rate:.3f}, evidence hit "
-        f"{chosen.evidence_hit:.3f} (max recall − false refusals with false refusals ≤ "
-        f"{MAX_FALSE_REFUSALS:.0%}, lowest on ties)"
+        f"chosen: {chosen.threshold:.2f} — "
+        + "; ".join(
+            f"{n}: refusal recall {chosen.per_set[n].refusal_recall:.3f}, false refusals "
+            f"{chosen.per_set[n].false_refusal_rate:.3f}"
+            for n in names
+        )
+        + f" (max mean recall − false refusals with false refusals ≤ {MAX_FALSE_REFUSALS:.0%} "
+        "in each set, lowest on ties)"
     )
     if write:
-        write_calibration(CALIBRATION_FILE, chosen, prepared.dataset_hash, len(rows))
-        calibrated_defaults.cache_clear()
-        out.print(f"written to {CALIBRATION_FILE}")
+        write_calibration(settings_module.CALIBRATION_FILE, result)
+        settings_module.calibrated_defaults.cache_clear()
+        out.print(f"written to {settings_module.CALIBRATION_FILE}")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ sentence.
     ├── QuestionError            empty or oversized question
     ├── ConfigError              settings that cannot work (bad URL, unknown embedder)
     ├── IndexUnavailableError    the index cannot be built or opened (wraps index errors)
+    ├── ReaderUnavailableError   the shipped reader model is missing or damaged
     └── LLMError                 the OpenAI-compatible endpoint failed
         ├── LLMUnreachableError  connection refused, DNS, TLS
         ├── LLMTimeoutError      connect or read timeout, stalled stream
@@ -14,12 +15,31 @@ sentence.
         └── LLMBadResponseError  5xx after the retries, malformed JSON, cut stream
 
 The index layer has its own root (``index.errors.IndexLayerError``); ``USER_ERRORS`` is what an
-edge catches to cover both.
+edge catches to cover both. ``SourceError`` (an article that cannot be read: empty, binary,
+malformed) is re-exported from there, so the page can catch it without importing ``index``.
 """
 
 from __future__ import annotations
 
-from index.errors import IndexLayerError
+from index.errors import IndexLayerError, SourceError
+
+__all__ = [
+    "USER_ERRORS",
+    "AssistantError",
+    "ConfigError",
+    "IndexLayerError",
+    "IndexUnavailableError",
+    "LLMAuthError",
+    "LLMBadResponseError",
+    "LLMError",
+    "LLMRateLimitedError",
+    "LLMRefusedError",
+    "LLMTimeoutError",
+    "LLMUnreachableError",
+    "QuestionError",
+    "ReaderUnavailableError",
+    "SourceError",
+]
 
 
 class AssistantError(Exception):
@@ -36,6 +56,10 @@ class ConfigError(AssistantError):
 
 class IndexUnavailableError(AssistantError):
     """The index cannot be built or opened."""
+
+
+class ReaderUnavailableError(AssistantError):
+    """The reader model file is missing, damaged or cannot be loaded."""
 
 
 class LLMError(AssistantError):

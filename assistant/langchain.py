@@ -26,11 +26,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
-from assistant.errors import IndexUnavailableError, QuestionError
-from assistant.service import Assistant, check_question
+from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.types import Passage
-from index.errors import IndexLayerError
 
 __all__ = ["ArticleRetriever", "format_documents", "to_document"]
 
@@ -86,15 +84,6 @@ class ArticleRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        settings = self.assistant.settings
-        question = check_question(query, settings)
-        if self.doc_id is not None and self.doc_id not in self.assistant.documents:
-            raise QuestionError(f"There is no document with the id {self.doc_id!r} in this index.")
-        try:
-            got = self.assistant.retriever.retrieve(
-                question, self.k or settings.top_k, doc_id=self.doc_id
-            )
-        except IndexLayerError as exc:
-            raise IndexUnavailableError(str(exc)) from exc
+        got = self.assistant.retrieve(query, k=self.k, doc_id=self.doc_id)
         titles = self.assistant.titles
         return [to_document(p, titles.get(p.doc_id, "")) for p in got.passages]

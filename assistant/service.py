@@ -1,7 +1,9 @@
 """The assistant as one object: open (or build) the index, then answer questions.
 
-Heavy parts (embedder, Chroma client, BM25) are built once here; the page keeps one instance in
-``st.cache_resource`` and the CLI one per run.
+Heavy parts (embedder, Chroma client, BM25) are built once, in ``index.Index``; the page keeps
+one ``Assistant`` in ``st.cache_resource`` and the CLI one per run. This module decides what the
+index layer does not: which corpus to index, how Settings become the index's configuration, and
+how the index layer's errors reach users (as ``assistant.errors``).
 """
 
 from __future__ import annotations
@@ -9,22 +11,24 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.answerers import Answerer, AnswerStream, FallbackAnswerer
 from assistant.errors import ConfigError, IndexUnavailableError, LLMError, QuestionError
 from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import standalone_query
+from assistant.reader.decline import DeclineModel
+from assistant.reader.model import shared_reader
 from assistant.retrieval import HybridRetriever, Retrieved
 from assistant.settings import Settings, load_settings
-from assistant.types import Answer, Mode, Turn
-from index.chunking import ChunkSettings, chunk_document
-from index.errors import IndexLayerError, StoreUnavailableError
-from index.lexical import LexicalIndex
-from index.sources import load_default, load_sources, shipped_article_path
-from index.store import StoreConfig, SyncReport, VectorStore, corpus_hash
-from index.types import Document
+from assistant.types import Answer, Document, Mode, Turn
+from index.chunking import ChunkSettings
+from index.errors import IndexLayerError
+from index.index import Index
+from index.sources import document_from_bytes, load_default, load_sources, shipped_article_path
+from index.store import StoreConfig, SyncReport
 
 if TYPE_CHECKING:
     from assistant.llm import Health, LLMAnswerer
@@ -46,7 +50,8 @@ def check_question(question: str, settings: Settings) -> str:
     return q
 
 
-def store_config(settings: Settings) -> StoreConfig:
+def index_config(settings: Settings) -> StoreConfig:
+    """The index layer's configuration from the settings (the index never reads Settings)."""
     return StoreConfig(
         data_dir=Path(settings.data_dir),
         chroma_url=settings.chroma_url,
@@ -54,6 +59,13 @@ def store_config(settings: Settings) -> StoreConfig:
         embedder=settings.embedder,
         chunking=ChunkSettings(settings.chunk_size, settings.chunk_overlap),
     )
+
+
+def read_upload(name: str, data: bytes, doc_id: str | None = None) -> Document:
+    """A pasted or uploaded article as a ``Document``; ``SourceError`` (re-exported by
+    ``assistant.errors``) in one sentence when it cannot be read. Here so that the page reaches
+    sources through ``assistant`` alone."""
+    return document_from_bytes(name, data, doc_id)
 
 
 CORPUS_FILE = "corpus.json"
@@ -76,27 +88,44 @@ def remembered_sources(settings: Settings) -> list[Path] | None:
         return None
 
 
+def pick_corpus(
+    settings: Settings, sources: Sequence[str | Path] | None
+) -> tuple[list[Document], list[str]]:
+    """The documents to index and the source names for the manifest: the given sources, else
+    the ones ``assistant index`` remembered, else the shipped article."""
+    sources = sources or remembered_sources(settings)
+    if sources:
+        return load_sources(sources).documents, [str(s) for s in sources]
+    return load_default(), [str(shipped_article_path())]
+
+
 class Assistant:
+    """Answers questions from an open ``Index``: retrieval, then an answerer per mode."""
+
     def __init__(
-        self,
-        settings: Settings,
-        documents: Sequence[Document],
-        store: VectorStore,
-        lexical: LexicalIndex,
-        sync_report: SyncReport,
+        self, settings: Settings, index: Index, timings: dict[str, float] | None = None
     ) -> None:
         self.settings = settings
-        self.documents = {d.id: d for d in documents}
-        self.titles = {d.id: d.title for d in documents}
-        self.store = store
-        self.lexical = lexical
-        self.sync_report = sync_report
-        self.retriever = HybridRetriever(store, lexical, store.embedding_function)
+        self.index = index
+        self.documents = index.documents
+        self.titles = index.titles
+        self.retriever = HybridRetriever(index)
         self.extractive = ExtractiveAnswerer(
-            store.embedding_function, lexical, threshold=settings.decline_threshold
+            shared_reader(),
+            threshold=settings.decline_threshold,
+            idf=index.lexical.idf,
+            decline=DeclineModel.load(),
         )
-        self.corpus_hash = corpus_hash(documents)
+        self.timings: dict[str, float] = {**(timings or {}), **index.timings}  # seconds, open
         self._llm: LLMAnswerer | None = None
+
+    @property
+    def sync_report(self) -> SyncReport:
+        return self.index.sync_report
+
+    @property
+    def corpus_hash(self) -> str:
+        return self.index.corpus_hash
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -107,66 +136,30 @@ class Assistant:
         documents: Sequence[Document] | None = None,
         progress: Progress | None = None,
     ) -> Assistant:
-        """Open the index for ``sources`` (default: the shipped article), building what is stale.
+        """Open the index for ``documents``, else ``sources``, else the remembered sources or
+        the shipped article, building what is stale.
 
         Raises ``IndexUnavailableError`` (one sentence) for anything the index layer refuses.
         """
         settings = settings or load_settings()
+        timings: dict[str, float] = {}
         try:
+            t0 = time.perf_counter()
             if documents is None:
-                sources = sources or remembered_sources(settings)
-                if sources:
-                    documents = load_sources(sources).documents
-                    src_names = [str(s) for s in sources]
-                else:
-                    documents = load_default()
-                    src_names = [str(shipped_article_path())]
+                documents, src_names = pick_corpus(settings, sources)
             else:
                 src_names = sorted({d.source for d in documents})
+            timings["load_sources"] = time.perf_counter() - t0
             if not documents:
                 raise IndexUnavailableError("The sources hold no documents to index.")
-            store = VectorStore(store_config(settings))
-            report = store.sync(documents, src_names, progress=progress)
-            lexical = cls._lexical(store, documents, progress)
-        except StoreUnavailableError as exc:
-            raise IndexUnavailableError(str(exc)) from exc
+            index = Index.open(
+                index_config(settings), documents, sources=src_names, progress=progress
+            )
         except IndexLayerError as exc:
             raise IndexUnavailableError(str(exc)) from exc
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        return cls(settings, documents, store, lexical, report)
-
-    @staticmethod
-    def _lexical(
-        store: VectorStore, documents: Sequence[Document], progress: Progress | None
-    ) -> LexicalIndex:
-        folder = (
-            Path(store.config.data_dir)
-            / "lexical"
-            / (f"{store.config.collection_name}-{corpus_hash(documents)[:16]}")
-        )
-        lex = LexicalIndex.load(folder)
-        if lex is not None:
-            return lex
-        if progress:
-            progress("lexical", 0, 1)
-        # chunk ids are derived from doc id and offsets, so chunking the documents in memory
-        # gives exactly the collection's chunks without reading 100k records back from Chroma
-        lex = LexicalIndex.build(
-            [c for d in documents for c in chunk_document(d, store.config.chunking)]
-        )
-        try:
-            for old in folder.parent.glob(f"{store.config.collection_name}-*"):
-                if old != folder and old.is_dir():
-                    import shutil
-
-                    shutil.rmtree(old, ignore_errors=True)
-            lex.save(folder)
-        except OSError as exc:  # a cache that cannot be written is rebuilt next time
-            log.warning("could not save the lexical index to %s: %s", folder, exc)
-        if progress:
-            progress("lexical", 1, 1)
-        return lex
+        return cls(settings, index, timings)
 
     # -- the LLM ----------------------------------------------------------------------------
     @property
@@ -189,8 +182,34 @@ class Assistant:
             return None
         return self.llm.client.health()
 
-    def _mode(self, mode: Mode | None) -> Mode:
-        return mode or self.settings.effective_mode
+    def answerer(self, mode: Mode) -> Answerer:
+        """The extractive answerer, or the LLM one falling back to it when the endpoint fails."""
+        if mode == "llm":
+            return FallbackAnswerer(self.llm, self.extractive)
+        return self.extractive
+
+    # -- retrieving -------------------------------------------------------------------------
+    def retrieve(
+        self, question: str, *, k: int | None = None, doc_id: str | None = None
+    ) -> Retrieved:
+        """The passages for a question as asked (no follow-up rewriting), best first.
+
+        Raises ``QuestionError`` for an empty or oversized question or an unknown ``doc_id``,
+        ``IndexUnavailableError`` when the index cannot be searched.
+        """
+        return self._search(self._checked(question, doc_id), k, doc_id)
+
+    def _checked(self, question: str, doc_id: str | None) -> str:
+        q = check_question(question, self.settings)
+        if doc_id is not None and doc_id not in self.documents:
+            raise QuestionError(f"There is no document with the id {doc_id!r} in this index.")
+        return q
+
+    def _search(self, query: str, k: int | None, doc_id: str | None) -> Retrieved:
+        try:
+            return self.retriever.retrieve(query, k or self.settings.top_k, doc_id=doc_id)
+        except IndexLayerError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
 
     # -- answering --------------------------------------------------------------------------
     def _prepare(
@@ -201,20 +220,22 @@ class Assistant:
         k: int | None,
         doc_id: str | None,
     ) -> tuple[str, Retrieved, dict[str, float]]:
+        """The standalone query and its passages. The user's question is checked, then the
+        rewritten query is searched unchecked (a rewrite may run a little longer)."""
         t0 = time.perf_counter()
-        q = check_question(question, self.settings)
-        if doc_id is not None and doc_id not in self.documents:
-            raise QuestionError(f"There is no document with the id {doc_id!r} in this index.")
+        q = self._checked(question, doc_id)
         query = standalone_query(q, history)
         if mode == "llm" and history:
             query = self._llm_rewrite(q, history, query)
         t1 = time.perf_counter()
-        try:
-            got = self.retriever.retrieve(query, k or self.settings.top_k, doc_id=doc_id)
-        except IndexLayerError as exc:
-            raise IndexUnavailableError(str(exc)) from exc
+        got = self._search(query, k, doc_id)
         t2 = time.perf_counter()
-        return query, got, {"rewrite_ms": (t1 - t0) * 1000, "retrieve_ms": (t2 - t1) * 1000}
+        timings = {
+            "rewrite_ms": (t1 - t0) * 1000,
+            "retrieve_ms": (t2 - t1) * 1000,
+            **got.timings,
+        }
+        return query, got, timings
 
     def _llm_rewrite(self, question: str, history: Sequence[Turn], fallback: str) -> str:
         """The model rewrites a follow-up; if that call fails, the offline rewrite stands."""
@@ -227,17 +248,6 @@ class Assistant:
             return fallback
         return clean_rewrite(reply.text, question)
 
-    def _extractive(self, query: str, got: Retrieved) -> Answer:
-        return self.extractive.answer(query, got.passages, self.titles, qvec=got.query_vector)
-
-    def _fallback(self, query: str, got: Retrieved, exc: Exception) -> Answer:
-        log.warning("LLM answer failed, falling back to extractive: %s", exc, exc_info=exc)
-        answer = self._extractive(query, got)
-        answer.fallback_reason = (
-            f"The LLM endpoint failed ({exc}); this is the offline extractive answer."
-        )
-        return answer
-
     def ask(
         self,
         question: str,
@@ -247,29 +257,9 @@ class Assistant:
         k: int | None = None,
         doc_id: str | None = None,
     ) -> Answer:
-        """One answer. In LLM mode a failing endpoint falls back to the extractive answer, with
-        ``fallback_reason`` saying what failed; nothing is raised for it."""
-        mode = self._mode(mode)
-        t0 = time.perf_counter()
-        query, got, timings = self._prepare(question, history, mode, k, doc_id)
-        t2 = time.perf_counter()
-        if mode == "llm":
-            llm = self.llm
-            try:
-                answer = llm.answer(query, got.passages, self.documents)
-            except LLMError as exc:
-                answer = self._fallback(query, got, exc)
-        else:
-            answer = self._extractive(query, got)
-        t3 = time.perf_counter()
-        answer.query = query
-        answer.timings = {
-            **answer.timings,
-            **timings,
-            "answer_ms": (t3 - t2) * 1000,
-            "total_ms": (t3 - t0) * 1000,
-        }
-        return answer
+        """One answer: ``ask_stream`` read to its end. In LLM mode a failing endpoint falls
+        back to the extractive answer, with ``fallback_reason`` saying what failed."""
+        return self.ask_stream(question, history, mode=mode, k=k, doc_id=doc_id).drain()
 
     def ask_stream(
         self,
@@ -279,42 +269,25 @@ class Assistant:
         mode: Mode | None = None,
         k: int | None = None,
         doc_id: str | None = None,
-    ) -> StreamedAnswer:
+    ) -> AnswerStream:
         """Text as it is written (LLM mode streams; extractive comes in one piece), then the
         verified ``Answer`` in ``.answer``. Validation errors raise here, before any text."""
-        mode = self._mode(mode)
+        t0 = time.perf_counter()
+        mode = mode or self.settings.effective_mode
         query, got, timings = self._prepare(question, history, mode, k, doc_id)
-        if mode != "llm":
-            answer = self._extractive(query, got)
-            answer.query, answer.timings = query, {**answer.timings, **timings}
-            return StreamedAnswer(iter([answer.text]), lambda: answer)
-        stream = self.llm.stream(query, got.passages, self.documents)
-        state: dict[str, Answer] = {}
+        t1 = time.perf_counter()
+        stream = self.answerer(mode).stream(query, got.passages, self.documents)
 
-        def deltas() -> Iterator[str]:
-            try:
-                yield from stream
-                state["answer"] = stream.answer
-            except LLMError as exc:
-                state["answer"] = self._fallback(query, got, exc)
-                yield "\n\n"
-                yield state["answer"].text
-            state["answer"].query = query
-            state["answer"].timings = {**state["answer"].timings, **timings}
+        def finish(_text: str, _seconds: float) -> Answer:
+            answer = stream.answer
+            t2 = time.perf_counter()
+            answer.query = query
+            answer.timings = {
+                **answer.timings,
+                **timings,
+                "answer_ms": (t2 - t1) * 1000,
+                "total_ms": (t2 - t0) * 1000,
+            }
+            return answer
 
-        return StreamedAnswer(deltas(), lambda: state["answer"])
-
-
-class StreamedAnswer:
-    """Iterate for text deltas; ``.answer`` holds the final, verified answer afterwards."""
-
-    def __init__(self, deltas: Iterator[str], final: Callable[[], Answer]) -> None:
-        self._deltas = deltas
-        self._final = final
-
-    def __iter__(self) -> Iterator[str]:
-        return self._deltas
-
-    @property
-    def answer(self) -> Answer:
-        return self._final()
+        return AnswerStream(iter(stream), finish)

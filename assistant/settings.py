@@ -37,7 +37,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path(".assistant"), description="Where the index and logs live.")
     chroma_url: str | None = Field(None, description="A Chroma server (chroma run) to use.")
-    embedder: Literal["wordllama", "openai"] = Field("wordllama", description="Embedding model.")
+    embedder: Literal["wordllama"] = Field("wordllama", description="Embedding model.")
     collection: str = Field("article", description="Prefix of the Chroma collection names.")
     chunk_size: int = Field(480, ge=80, le=8000)
     chunk_overlap: int = Field(0, ge=0)

@@ -10,6 +10,20 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# Re-exported so the page and other callers reach documents through ``assistant``, not ``index``.
+from index.types import Document
+
+__all__ = [
+    "Answer",
+    "Citation",
+    "Document",
+    "Mode",
+    "Passage",
+    "Role",
+    "ShortAnswer",
+    "Turn",
+]
+
 Role = Literal["user", "assistant"]
 Mode = Literal["extractive", "llm"]
 
@@ -43,6 +57,17 @@ class Citation(BaseModel):
     title: str = ""
 
 
+class ShortAnswer(BaseModel):
+    """The short answer inside a cited sentence: ``document.text[start:end] == text``."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    citation: int  # the [n] of the citation that holds it
+    score: float = 0.0  # the reader's span probability
+
+
 class Answer(BaseModel):
     text: str
     citations: list[Citation] = Field(default_factory=list)
@@ -51,6 +76,7 @@ class Answer(BaseModel):
     passages: list[Passage] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)  # milliseconds per step
     query: str = ""  # the standalone query actually retrieved with
-    confidence: float = 0.0  # the calibrated evidence score the decline decision used
+    confidence: float = 0.0  # the reader's score of the best sentence: what declining compares
+    short_answer: ShortAnswer | None = None  # the answer's words inside the first citation
     dropped_quotes: int = 0  # LLM quotes that could not be verified and were removed
     fallback_reason: str | None = None  # set when an LLM answer fell back to extractive

@@ -110,11 +110,9 @@ class Timer:
 
 
 class Timers:
-    """Patch functions (module globals, methods, static and class methods) to time them.
-
-    The product has no timing hooks of its own, and should not need any: the bench times its
-    parts from outside, then ``restore()`` puts every original back.
-    """
+    """Time parts of the work: ``record`` takes what the product reports itself (its index
+    and answer timings); ``patch`` wraps functions it does not time (Chroma's own methods), and
+    ``restore()`` puts every original back."""
 
     def __init__(self) -> None:
         self.timers: dict[str, Timer] = {}
@@ -148,6 +146,13 @@ class Timers:
         else:
             setattr(owner, name, timed)
         self._undo.append(lambda: setattr(owner, name, raw))
+
+    def record(self, label: str, seconds: float) -> None:
+        """One call of ``label`` that took ``seconds``, as the product measured it."""
+        timer = self.timers.setdefault(label, Timer())
+        timer.total += seconds
+        timer.calls += 1
+        timer.samples.append(seconds)
 
     def restore(self) -> None:
         while self._undo:

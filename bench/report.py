@@ -14,8 +14,10 @@ from typing import Any
 TARGETS = {
     "build_chunks_per_s": 3000.0,
     "retrieve_p50_ms": 10.0,
-    "answer_p50_ms": 25.0,
-    "cold_ask_s": 3.0,
+    # the learned reader's issue: warm answer p50 ≤ 40 ms on one article, ≤ 60 ms at 10,000
+    "answer_p50_ms_one": 40.0,
+    "answer_p50_ms": 60.0,
+    "cold_ask_s": 1.5,
     "hit_at_k_drop_points": 3.0,
 }
 Lines = list[str]
@@ -296,12 +298,13 @@ def build_parts(result: dict[str, Any]) -> Lines:
     )
     largest = max(sizes, key=lambda s: s["articles"])
     big = largest["build"]
-    marks = [
-        ("after the last embedding batch", big["parts"].get("embedding", {})),
-        ("after the last collection.add", big["parts"].get("chroma_add", {})),
-        ("after building BM25", big["parts"].get("lexical_build", {})),
+    stages = big.get("rss_mb_by_stage", {})
+    added = big["parts"].get("chroma_add", {}).get("rss_after_mb")
+    memory = [
+        f"after the last embedding batch {num(stages.get('embedding end'), 0)}",
+        f"after the last collection.add {num(added, 0)}",
+        f"after building BM25 {num(stages.get('lexical end'), 0)}",
     ]
-    memory = [f"{label} {num(p.get('rss_after_mb'), 0)}" for label, p in marks]
     memory.append(f"at the end of open {num(big.get('rss_mb_by_stage', {}).get('after open'), 0)}")
     columns = ["articles", "total", *BUILD_PARTS.values(), "other"]
     return section(
@@ -356,10 +359,10 @@ def incremental(result: dict[str, Any]) -> Lines:
 
 
 ASK_PARTS = {
-    "embed": "embed (×2 per ask)",
+    "embed": "embed",
     "chroma_query": "chroma query",
     "bm25_search": "BM25 search",
-    "chroma_get_chunks": "fetch missing chunks",
+    "fuse": "fuse and fetch chunks",
     "extractive_answer": "extractive answer",
 }
 
@@ -508,26 +511,39 @@ def targets(result: dict[str, Any]) -> list[dict[str, str]]:
             r50 < TARGETS["retrieve_p50_ms"],
         ),
         (
-            f"full answer p50 < {TARGETS['answer_p50_ms']:.0f} ms",
+            f"full answer p50 ≤ {TARGETS['answer_p50_ms']:.0f} ms",
             f"{a50:.1f} ms",
-            a50 < TARGETS["answer_p50_ms"],
+            a50 <= TARGETS["answer_p50_ms"],
         ),
         (
-            f"cold ask < {TARGETS['cold_ask_s']:.0f} s",
+            f"cold ask ≤ {TARGETS['cold_ask_s']:.1f} s",
             f"{cold:.2f} s ({how})",
-            cold < TARGETS["cold_ask_s"],
+            cold <= TARGETS["cold_ask_s"],
         ),
     ]
+    rows = [{"target": t, "measured": m, "at": at, "status": _status(ok)} for t, m, ok in found]
+    if one is not None:
+        a1 = one["measure"]["ask_ms"]["p50"]
+        ok = a1 <= TARGETS["answer_p50_ms_one"]
+        rows.append(
+            {
+                "target": f"full answer p50 ≤ {TARGETS['answer_p50_ms_one']:.0f} ms",
+                "measured": f"{a1:.1f} ms",
+                "at": "1 article (the shipped one)",
+                "status": _status(ok),
+            }
+        )
     if one is not None and one is not big:
         qset = primary_set(result)
         h1 = one["measure"]["quality"][qset]["retrieval_hit_at_k"]
         hb = big["measure"]["quality"][qset]["retrieval_hit_at_k"]
         drop = (h1 - hb) * 100
-        found.append(
-            (
-                "retrieval_hit_at_k within 3 points of its one-article value",
-                f"{hb:.3f} vs {h1:.3f} ({drop:+.1f} points drop, set `{qset}`)",
-                drop <= TARGETS["hit_at_k_drop_points"],
-            )
+        rows.append(
+            {
+                "target": "retrieval_hit_at_k within 3 points of its one-article value",
+                "measured": f"{hb:.3f} vs {h1:.3f} ({drop:+.1f} points drop, set `{qset}`)",
+                "at": at,
+                "status": _status(drop <= TARGETS["hit_at_k_drop_points"]),
+            }
         )
-    return [{"target": t, "measured": m, "at": at, "status": _status(ok)} for t, m, ok in found]
+    return rows

@@ -20,16 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from evals import registry
 from evals.errors import EvalError
-from evals.metrics import as_scores
-from evals.report import (
-    METRIC_LABELS,
-    describe_failure,
-    failure_kind,
-    format_metric,
-    metric_direction,
-    ordered_metric_keys,
-)
+from evals.registry import format_delta, format_metric
+from evals.report.failures import describe_failure, failure_kind
+from evals.rows import RESULTS, ResultRow, read_results
 
 __all__ = [
     "Comparison",
@@ -42,11 +37,6 @@ __all__ = [
 ]
 
 REPORT = "report.json"
-RESULTS = "results.jsonl"
-
-# Wall time moves between two runs of the same code; a latency change within this share of the
-# earlier value is noise, not a regression worth a line at the top.
-LATENCY_NOISE = 0.10
 _EPSILON = 1e-9
 
 Verdict = Literal["better", "worse", "same", "n/a"]
@@ -70,18 +60,19 @@ class MetricDelta:
 
     @property
     def verdict(self) -> Verdict:
-        """Better or worse for the product, given which way the metric points."""
+        """Better or worse for the product, given which way the metric points (the registry's
+        direction, the same one ``--fail-under`` gates on). A change within the metric's noise
+        (wall time moves between two runs of the same code) is "same"; a metric the registry
+        does not know gets no verdict."""
         delta = self.delta
-        if delta is None:
+        metric = registry.get(self.key)
+        if delta is None or metric is None:
             return "n/a"
         if abs(delta) <= _EPSILON:
             return "same"
-        if self.key.endswith("_ms") and self.a and abs(delta) <= LATENCY_NOISE * abs(self.a):
+        if self.a and abs(delta) <= metric.noise * abs(self.a):
             return "same"
-        direction = metric_direction(self.key)
-        if direction == 0:
-            return "same"  # a change, but not one that is better or worse by itself
-        return "better" if delta * direction > 0 else "worse"
+        return "better" if delta * metric.direction > 0 else "worse"
 
 
 @dataclass(frozen=True)
@@ -104,7 +95,7 @@ class Run:
 
     path: Path
     report: dict[str, Any]
-    rows: dict[str, dict[str, Any]]
+    rows: dict[str, ResultRow]
     has_results: bool
     notes: tuple[str, ...] = ()
 
@@ -141,10 +132,13 @@ class Comparison:
     def _judged(self) -> list[MetricDelta]:
         # Latency per tag is a percentile of a handful of timings: it moves with the machine's
         # load, not the code, so only the overall latencies can count as better or worse.
-        per_tag = (
-            d for deltas in self.by_tag.values() for d in deltas if not d.key.endswith("_ms")
-        )
+        per_tag = (d for deltas in self.by_tag.values() for d in deltas if _per_tag_verdict(d.key))
         return [*self.overall, *per_tag]
+
+
+def _per_tag_verdict(key: str) -> bool:
+    metric = registry.get(key)
+    return metric is None or metric.per_tag_verdict
 
 
 # --------------------------------------------------------------------------- loading
@@ -174,29 +168,12 @@ def load_run(path: Path | str) -> Run:
     return Run(run_dir, report, rows, has_results=(run_dir / RESULTS).is_file(), notes=notes)
 
 
-def _read_results(path: Path) -> tuple[dict[str, dict[str, Any]], tuple[str, ...]]:
+def _read_results(path: Path) -> tuple[dict[str, ResultRow], tuple[str, ...]]:
     """Rows by id. A resumed run may hold an id twice: the later row is the one reported."""
-    if not path.is_file():
+    results = read_results(path)
+    if not results.exists:
         return {}, (f"{path} is missing: items cannot be compared, only metrics.",)
-    rows: dict[str, dict[str, Any]] = {}
-    notes: list[str] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return {}, (f"Cannot read {path}: {exc}; items not compared.",)
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            notes.append(f"{path}:{lineno}: not valid JSON, skipped (a run cut short?).")
-            continue
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
-            notes.append(f"{path}:{lineno}: a row without an 'id', skipped.")
-            continue
-        rows[row["id"]] = row
-    return rows, tuple(notes)
+    return {r.id: r for r in results.rows}, tuple(results.notes)
 
 
 # --------------------------------------------------------------------------- comparing
@@ -210,23 +187,15 @@ def _value(metrics: Mapping[str, Any], key: str) -> float | None:
 
 
 def _deltas(scope: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> list[MetricDelta]:
-    keys = ordered_metric_keys({**a, **b})
+    keys = registry.ordered_keys([*a, *b])
     return [MetricDelta(scope, k, _value(a, k), _value(b, k)) for k in keys]
 
 
-def _passed(row: Mapping[str, Any]) -> bool:
-    value = row.get("passed")
-    if isinstance(value, bool):
-        return value
-    # a row written without ``passed``: recompute it the way the report did
-    return as_scores([row])[0].passed
-
-
-def _flipped(row: Mapping[str, Any], failing: Mapping[str, Any]) -> FlippedItem:
+def _flipped(row: ResultRow, failing: ResultRow) -> FlippedItem:
     return FlippedItem(
-        id=str(row["id"]),
-        question=str(row.get("question") or failing.get("question") or ""),
-        tags=tuple(str(t) for t in row.get("tags") or failing.get("tags") or ()),
+        id=row.id,
+        question=row.question or failing.question,
+        tags=tuple(row.tags or failing.tags),
         reason=describe_failure(failing),
         kind=failure_kind(failing),
     )
@@ -263,32 +232,17 @@ def compare_runs(a: Path | str, b: Path | str) -> Comparison:
         row_a = run_a.rows.get(item_id)
         if row_a is None:
             continue
-        passed_a, passed_b = _passed(row_a), _passed(row_b)
+        passed_a, passed_b = row_a.passed, row_b.passed
         if passed_a and not passed_b:
             regressed.append(_flipped(row_b, row_b))
         elif passed_b and not passed_a:
             fixed.append(_flipped(row_b, row_a))
-    only_a = [(i, str(r.get("question", ""))) for i, r in run_a.rows.items() if i not in run_b.rows]
-    only_b = [(i, str(r.get("question", ""))) for i, r in run_b.rows.items() if i not in run_a.rows]
+    only_a = [(i, r.question) for i, r in run_a.rows.items() if i not in run_b.rows]
+    only_b = [(i, r.question) for i, r in run_b.rows.items() if i not in run_a.rows]
     return Comparison(run_a, run_b, overall, by_tag, regressed, fixed, only_a, only_b, notes)
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-def format_delta(key: str, delta: float | None) -> str:
-    """A change in the metric's own unit: percentage points for rates, ms for latencies."""
-    if delta is None:
-        return "n/a"
-    sign = "+" if delta > 0 else "−" if delta < 0 else "±"
-    size = abs(delta)
-    if key.endswith("_ms"):
-        return f"{sign}{size:,.1f} ms"
-    if key == "cited_chars_mean":
-        return f"{sign}{size:,.1f}"
-    if key == "mrr":
-        return f"{sign}{size:.3f}"
-    return f"{sign}{size * 100:.1f} pp"
 
 
 def _cell(text: str) -> str:
@@ -303,7 +257,7 @@ def _delta_table(deltas: list[MetricDelta], *, with_scope: bool) -> list[str]:
     for d in deltas:
         cells = [_cell(d.scope)] if with_scope else []
         cells += [
-            METRIC_LABELS.get(d.key, d.key),
+            registry.label(d.key),
             format_metric(d.key, d.a),
             format_metric(d.key, d.b),
             format_delta(d.key, d.delta),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -25,11 +25,12 @@ from assistant.types import Turn
 from evals.errors import DatasetError
 
 Split = Literal["dev", "test", "all"]
-SHIPPED_FILES: dict[str, tuple[str, ...]] = {
-    "dev": ("article.dev.jsonl",),
-    "test": ("article.test.jsonl",),
-    "all": ("article.dev.jsonl", "article.test.jsonl"),
-}
+SetName = Literal["article", "squad"]
+# "article": questions about the shipped news article; "squad": held-out SQuAD-train articles
+# the reader never trained on (with SQuAD 2.0's real unanswerables), over their own corpus
+SHIPPED_SETS: dict[str, str] = {"article": "article", "squad": "squad"}
+SHIPPED_CORPUS: dict[str, str | None] = {"article": None, "squad": "squad.corpus.jsonl"}
+SPLITS: dict[str, tuple[str, ...]] = {"dev": ("dev",), "test": ("test",), "all": ("dev", "test")}
 
 PathArg = str | Path
 PathsArg = PathArg | Iterable[PathArg]
@@ -218,11 +219,54 @@ def _read_bytes(path: Path) -> bytes:
         raise DatasetError(f"Cannot read eval set {path}: {exc.strerror or exc}.") from exc
 
 
-def shipped_dataset_paths(split: Split = "all") -> list[Path]:
-    """The eval sets about the shipped article: ``dev`` for tuning, ``test`` held out."""
-    try:
-        names = SHIPPED_FILES[split]
-    except KeyError:
-        raise ValueError(f"split must be one of {sorted(SHIPPED_FILES)}, not {split!r}") from None
+def shipped_dataset_paths(split: Split = "all", name: SetName = "article") -> list[Path]:
+    """A shipped eval set's parts: ``dev`` for tuning, ``test`` held out."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {sorted(SPLITS)}, not {split!r}")
+    if name not in SHIPPED_SETS:
+        raise ValueError(f"the eval set must be one of {sorted(SHIPPED_SETS)}, not {name!r}")
     folder = resources.files("evals") / "data"
-    return [Path(str(folder / name)) for name in names]
+    return [Path(str(folder / f"{SHIPPED_SETS[name]}.{part}.jsonl")) for part in SPLITS[split]]
+
+
+def shipped_corpus(name: SetName = "article") -> Path | None:
+    """The corpus a shipped eval set is about; None for the shipped article (the default)."""
+    file = SHIPPED_CORPUS.get(name)
+    return Path(str(resources.files("evals") / "data" / file)) if file else None
+
+
+def eval_collection(name: str, corpus: Path | None) -> dict[str, str]:
+    """Settings overrides for a shipped set's own corpus: its own collection, so evaluating
+    never replaces the index the user built in the same data folder. None: the shipped article,
+    which is the default index anyway."""
+    return {"collection": f"eval-{name}"} if corpus else {}
+
+
+@dataclass(frozen=True)
+class EvalSources:
+    """What one ``assistant eval`` asks: eval set files, the corpus to open, its settings."""
+
+    datasets: list[Path]
+    corpus: list[Path] | None
+    overrides: dict[str, str]
+
+
+def resolve_sources(
+    *,
+    eval_set: SetName = "article",
+    split: Split = "all",
+    datasets: Sequence[Path] | None = None,
+    corpus: Sequence[Path] | None = None,
+) -> EvalSources:
+    """Given eval sets and corpus win; else the shipped set's parts over its own corpus.
+
+    A shipped set that brings a corpus (squad) is opened in its own collection, unless the user
+    gave eval sets or a corpus of their own.
+    """
+    overrides: dict[str, str] = {}
+    sources = list(corpus) if corpus else None
+    own = shipped_corpus(eval_set)
+    if not datasets and not corpus and own:
+        sources, overrides = [own], eval_collection(eval_set, own)
+    paths = list(datasets) if datasets else shipped_dataset_paths(split, eval_set)
+    return EvalSources(paths, sources, overrides)

@@ -30,20 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from assistant.types import Answer, Citation, Passage
 from evals.dataset import EvalItem
+from evals.registry import row_metric_keys
 
-METRIC_KEYS: tuple[str, ...] = (
-    "retrieval_hit_at_k",
-    "mrr",
-    "evidence_hit",
-    "answer_match",
-    "citation_validity",
-    "refusal_recall",
-    "false_refusal_rate",
-    "cited_chars_mean",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "pass_rate",
-)
+#: What ``compute_metrics`` returns, in table order; the facts about each are in the registry.
+METRIC_KEYS: tuple[str, ...] = row_metric_keys()
 
 # --------------------------------------------------------------------------- text matching
 
@@ -256,7 +246,7 @@ def compute_metrics(rows: Iterable[RowLike]) -> dict[str, float]:
     answered = [s for s in scores if not s.declined]
     total_citations = sum(s.citations for s in scores)
     latencies = [s.latency_ms for s in scores if s.latency_ms is not None]
-    return {
+    values = {
         "retrieval_hit_at_k": _mean(s.retrieval_hit for s in answerable),
         "mrr": _mean(s.reciprocal_rank for s in answerable),
         "evidence_hit": _mean(s.evidence_hit for s in answerable),
@@ -273,6 +263,7 @@ def compute_metrics(rows: Iterable[RowLike]) -> dict[str, float]:
         "latency_p95_ms": percentile(latencies, 95),
         "pass_rate": _mean(s.passed for s in scores),
     }
+    return {key: values[key] for key in METRIC_KEYS}
 
 
 def count_rows(scores: Sequence[ItemScore]) -> dict[str, int]:

@@ -14,7 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,10 @@ from assistant.types import Mode
 from evals.dataset import DatasetProblem, EvalItem, check_evidence, dataset_hash, load_dataset
 from evals.errors import EvalError
 from evals.metrics import score_item
+from evals.rows import RESULTS, CitedQuote, ResultRow, read_results, row_line, write_results
 
 log = logging.getLogger(__name__)
 
-RESULTS = "results.jsonl"
 RUN = "run.json"
 
 
@@ -82,9 +82,12 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def run_meta(assistant: Assistant, prepared: Prepared, mode: Mode, k: int) -> dict[str, Any]:
+def run_meta(
+    assistant: Assistant, prepared: Prepared, mode: Mode, k: int, within_doc: bool = False
+) -> dict[str, Any]:
     s = assistant.settings
     return {
+        "within_doc": within_doc,
         "git_commit": git_commit(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "mode": mode,
@@ -108,6 +111,7 @@ def fingerprint(meta: dict[str, Any]) -> dict[str, Any]:
         "mode": meta["mode"],
         "model": meta["model"],
         "k": meta["k"],
+        "within_doc": meta.get("within_doc", False),
         "items": meta["items"],
         "decline_threshold": s["decline_threshold"],
         "chunk_size": s["chunk_size"],
@@ -116,24 +120,15 @@ def fingerprint(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
+def read_rows(path: Path) -> list[ResultRow]:
     """Rows of a results file; a line cut by a crash at the end is dropped (it is re-asked)."""
-    rows = []
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except FileNotFoundError:
-        return rows
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            log.warning("dropping a cut line in %s", path)
-    return rows
+    results = read_results(path)
+    for note in results.notes if results.exists else ():
+        log.warning("%s", note)
+    return results.rows
 
 
-def start_run(out: Path, meta: dict[str, Any], resume: bool) -> list[dict[str, Any]]:
+def start_run(out: Path, meta: dict[str, Any], resume: bool) -> list[ResultRow]:
     """Prepare the results folder; the rows already done when resuming."""
     out.mkdir(parents=True, exist_ok=True)
     run_file, results = out / RUN, out / RESULTS
@@ -151,9 +146,7 @@ def start_run(out: Path, meta: dict[str, Any], resume: bool) -> list[dict[str, A
             )
         rows = read_rows(results)
         # rewrite without a cut last line so appends start on a clean line
-        results.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
-        )
+        write_results(results, rows)
         return rows
     run_file.write_text(
         json.dumps({"fingerprint": fingerprint(meta), "meta": meta}, indent=2), encoding="utf-8"
@@ -162,33 +155,77 @@ def start_run(out: Path, meta: dict[str, Any], resume: bool) -> list[dict[str, A
     return []
 
 
-@dataclass
-class RunState:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-
-def ask_and_score(assistant: Assistant, item: EvalItem, mode: Mode, k: int) -> dict[str, Any]:
+def ask_and_score(
+    assistant: Assistant, item: EvalItem, mode: Mode, k: int, within_doc: bool = False
+) -> ResultRow:
+    """Ask one item and score it; ``within_doc`` asks an item that names its document only
+    within that document (as ``assistant ask --doc`` does): "the whole article" rather than
+    the whole corpus."""
     corpus = {d.id: d.text for d in assistant.documents.values()}
     t0 = time.perf_counter()
-    answer = assistant.ask(item.question, item.history, mode=mode, k=k)
+    doc_id = item.doc_id if within_doc and item.doc_id in assistant.documents else None
+    answer = assistant.ask(item.question, item.history, mode=mode, k=k, doc_id=doc_id)
     latency = (time.perf_counter() - t0) * 1000
     score = score_item(item, answer, corpus=corpus, latency_ms=latency)
-    row = score.model_dump(mode="json")
-    row.update(
-        {
-            "question": item.question,
-            "answer": answer.text,
-            "grounded": answer.grounded,
-            "query": answer.query,
-            "mode": answer.mode,
-            "fallback_reason": answer.fallback_reason,
-            "cited": [
-                c.model_dump(include={"n", "doc_id", "start", "end", "quote"})
-                for c in answer.citations
-            ],
-        }
+    return ResultRow(
+        **score.model_dump(exclude={"passed"}),
+        question=item.question,
+        answer=answer.text,
+        grounded=answer.grounded,
+        query=answer.query,
+        mode=answer.mode,
+        fallback_reason=answer.fallback_reason,
+        cited=[
+            CitedQuote(n=c.n, doc_id=c.doc_id, start=c.start, end=c.end, quote=c.quote)
+            for c in answer.citations
+        ],
     )
-    return row
+
+
+def run_rows(
+    assistant: Assistant,
+    items: Sequence[EvalItem],
+    *,
+    mode: Mode,
+    k: int,
+    out: Path | None,
+    done: Sequence[ResultRow] = (),
+    concurrency: int = 1,
+    on_row: Callable[[ResultRow], None] | None = None,
+    within_doc: bool = False,
+) -> list[ResultRow]:
+    """Ask the items not yet in ``done``; append each row to ``out/results.jsonl`` at once.
+
+    The rows come back in the items' order, whatever order the threads finished in.
+    """
+    finished = {r.id for r in done}
+    todo = [i for i in items if i.id not in finished]
+    rows = list(done)
+    sink = (out / RESULTS).open("a", encoding="utf-8") if out else None
+    try:
+
+        def record(row: ResultRow) -> None:
+            rows.append(row)
+            if sink:
+                sink.write(row_line(row))
+                sink.flush()
+            if on_row:
+                on_row(row)
+
+        if concurrency <= 1:
+            for item in todo:
+                record(ask_and_score(assistant, item, mode, k, within_doc))
+        else:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                for row in pool.map(
+                    lambda i: ask_and_score(assistant, i, mode, k, within_doc), todo
+                ):
+                    record(row)
+    finally:
+        if sink:
+            sink.close()
+    order = {i.id: n for n, i in enumerate(items)}
+    return sorted((r for r in rows if r.id in order), key=lambda r: order[r.id])
 
 
 def run_items(
@@ -198,43 +235,18 @@ def run_items(
     mode: Mode,
     k: int,
     out: Path | None,
-    done: Sequence[dict[str, Any]] = (),
     concurrency: int = 1,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
+    within_doc: bool = False,
 ) -> list[dict[str, Any]]:
-    """Ask the items not yet in ``done``; append each row to ``out/results.jsonl`` at once."""
-    finished = {r["id"] for r in done}
-    todo = [i for i in items if i.id not in finished]
-    rows = list(done)
-    sink = (out / RESULTS).open("a", encoding="utf-8") if out else None
-    try:
-
-        def record(row: dict[str, Any]) -> None:
-            rows.append(row)
-            if sink:
-                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
-                sink.flush()
-            if on_row:
-                on_row(row)
-
-        if concurrency <= 1:
-            for item in todo:
-                record(ask_and_score(assistant, item, mode, k))
-        else:
-            with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                for row in pool.map(lambda i: ask_and_score(assistant, i, mode, k), todo):
-                    record(row)
-    finally:
-        if sink:
-            sink.close()
-    order = {i.id: n for n, i in enumerate(items)}
-    return sorted((r for r in rows if r["id"] in order), key=lambda r: order[r["id"]])
-
-
-def rewrite_rows(out: Path, rows: Sequence[dict[str, Any]]) -> None:
-    """Replace ``results.jsonl`` in one step (after rows gained fields, e.g. judge verdicts)."""
-    tmp = out / f".{RESULTS}.tmp"
-    tmp.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    """``run_rows`` as plain JSON objects, for callers that read rows as dicts (the reader's
+    model card in ``training/``); new code should use ``run_rows``."""
+    rows = run_rows(
+        assistant,
+        items,
+        mode=mode,
+        k=k,
+        out=out,
+        concurrency=concurrency,
+        within_doc=within_doc,
     )
-    tmp.replace(out / RESULTS)
+    return [r.to_json() for r in rows]

@@ -68,6 +68,8 @@ class SyncReport:
     chunks_written: int = 0
     rebuilt: bool = False
     seconds: float = 0.0
+    # seconds per stage of the work (embedding, chroma_add, chroma_delete), for the bench
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def touched(self) -> bool:
@@ -151,8 +153,16 @@ def _quarantine(path: Path) -> Path:
     return target
 
 
+Chunker = Callable[[Document], list[Chunk]]
+
+
 class VectorStore:
-    """Chroma collection of chunks plus the manifest that says what corpus it holds."""
+    """Chroma collection of chunks plus the manifest that says what corpus it holds.
+
+    It deals in chunk ids and vectors only: a chunk's text is its document's text at the
+    offsets in its id, and turning ids back into chunks is ``index.Index``'s job, since it holds
+    the documents (the store once learned them as a side effect of ``sync``).
+    """
 
     def __init__(self, config: StoreConfig, client: Any | None = None) -> None:
         self.config = config
@@ -161,7 +171,6 @@ class VectorStore:
         )
         self.client = client if client is not None else make_client(config)
         self._collection: Any | None = None
-        self._texts: dict[str, str] = {}  # doc id -> text, for the corpus last synced
 
     # -- manifest ---------------------------------------------------------------------------
     @property
@@ -238,10 +247,15 @@ class VectorStore:
         docs: Sequence[Document],
         sources: Sequence[str] = (),
         progress: Progress | None = None,
+        chunker: Chunker | None = None,
     ) -> SyncReport:
-        """Make the collection hold exactly ``docs``; cheap when nothing changed."""
+        """Make the collection hold exactly ``docs``; cheap when nothing changed.
+
+        ``chunker`` splits a document (default: ``chunk_document`` with this store's settings);
+        ``Index`` passes its own so that a document is chunked once for Chroma and BM25.
+        """
         t0 = time.perf_counter()
-        self._texts = {d.id: d.text for d in docs}
+        chunk = chunker or (lambda d: chunk_document(d, self.config.chunking))
         report = SyncReport(collection=self.config.collection_name)
         chash = corpus_hash(docs)
         col = self._existing()
@@ -257,9 +271,9 @@ class VectorStore:
             self._stored_doc_hashes(col) if col is not None and meta.get("complete") else None
         )
         if old_docs is None:
-            self._full_build(docs, chash, report, progress)
+            self._full_build(docs, chash, report, progress, chunk)
         else:
-            self._incremental(col, docs, old_docs, chash, report, progress)
+            self._incremental(col, docs, old_docs, chash, report, progress, chunk)
         self._write_manifest(docs, sources)
         report.seconds = time.perf_counter() - t0
         return report
@@ -273,7 +287,12 @@ class VectorStore:
         return None
 
     def _full_build(
-        self, docs: Sequence[Document], chash: str, report: SyncReport, progress: Progress | None
+        self,
+        docs: Sequence[Document],
+        chash: str,
+        report: SyncReport,
+        progress: Progress | None,
+        chunk: Chunker,
     ) -> None:
         name = self.config.collection_name
         tmp_name = f"{name}-build-{os.getpid()}-{int(time.time())}"
@@ -283,7 +302,7 @@ class VectorStore:
                 embedding_function=self.embedding_function,
                 metadata=self._metadata(chash, complete=False),
             )
-            report.chunks_written = self._add_docs(tmp, docs, progress)
+            report.chunks_written = self._add_docs(tmp, docs, progress, chunk, report.timings)
             with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
             tmp.modify(name=name, metadata=self._user_metadata(chash, True))
@@ -318,6 +337,7 @@ class VectorStore:
         chash: str,
         report: SyncReport,
         progress: Progress | None,
+        chunk: Chunker,
     ) -> None:
         new = {d.id: d for d in docs}
         report.removed = sorted(set(old) - set(new))
@@ -327,49 +347,62 @@ class VectorStore:
         try:
             col.modify(metadata=self._user_metadata(chash, False))
             stale = report.removed + report.changed
+            t0 = time.perf_counter()
             for i in range(0, len(stale), 500):
                 col.delete(where={"doc_id": {"$in": stale[i : i + 500]}})
+            report.timings["chroma_delete"] = time.perf_counter() - t0
             todo = [new[i] for i in report.changed + report.added]
-            report.chunks_written = self._add_docs(col, todo, progress)
+            report.chunks_written = self._add_docs(col, todo, progress, chunk, report.timings)
             col.modify(metadata=self._user_metadata(chash, True))
         except Exception as exc:
             raise StoreError(f"Could not update the index collection {col.name}: {exc}.") from exc
         self._collection = col
 
-    def _add_docs(self, col: Any, docs: Sequence[Document], progress: Progress | None) -> int:
-        chunks: list[tuple[Chunk, Document]] = [
-            (c, d) for d in docs for c in chunk_document(d, self.config.chunking)
-        ]
+    def _add_docs(
+        self,
+        col: Any,
+        docs: Sequence[Document],
+        progress: Progress | None,
+        chunk: Chunker,
+        timings: dict[str, float],
+    ) -> int:
+        chunks: list[Chunk] = [c for d in docs for c in chunk(d)]
         total = len(chunks)
         batches = [chunks[i : i + ADD_BATCH] for i in range(0, total, ADD_BATCH)]
+        timings.setdefault("embedding", 0.0)
+        timings.setdefault("chroma_add", 0.0)
+
+        def embed(batch: list[Chunk]) -> Any:
+            t0 = time.perf_counter()
+            vectors = self.embedding_function.embed([c.text for c in batch])
+            timings["embedding"] += time.perf_counter() - t0  # one worker thread: no race
+            return vectors
+
         # embed the next batch on a thread while Chroma writes this one (both release the GIL
         # for most of their work)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = (
-                pool.submit(self.embedding_function.embed, [c.text for c, _ in batches[0]])
-                if batches
-                else None
-            )
+            pending = pool.submit(embed, batches[0]) if batches else None
             done = 0
             for n, batch in enumerate(batches):
                 vectors = pending.result()  # type: ignore[union-attr]
                 if n + 1 < len(batches):
-                    pending = pool.submit(
-                        self.embedding_function.embed, [c.text for c, _ in batches[n + 1]]
-                    )
+                    pending = pool.submit(embed, batches[n + 1])
+                t0 = time.perf_counter()
                 col.add(
-                    ids=[c.id for c, _ in batch],
+                    ids=[c.id for c in batch],
                     embeddings=vectors,
-                    metadatas=[{"doc_id": c.doc_id} for c, _ in batch],
+                    metadatas=[{"doc_id": c.doc_id} for c in batch],
                 )
+                timings["chroma_add"] += time.perf_counter() - t0
                 done += len(batch)
                 if progress:
                     progress("embedding", done, total)
         return total
 
     # -- reading ----------------------------------------------------------------------------
-    def all_chunks(self) -> list[Chunk]:
-        return self.get_chunks([i for i, _, _ in get_all(self.collection, [])])
+    def ids(self) -> list[str]:
+        """Every chunk id the collection holds, read in pages."""
+        return [i for i, _, _ in get_all(self.collection, [])]
 
     def titles(self) -> dict[str, str]:
         manifest = self.read_manifest()
@@ -379,8 +412,8 @@ class VectorStore:
 
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[Chunk, float]]:
-        """Top-k chunks by cosine similarity (1 - distance)."""
+    ) -> list[tuple[str, float]]:
+        """Top-k chunk ids by cosine similarity (1 - distance), best first."""
         try:
             res = self.collection.query(
                 query_embeddings=[list(map(float, embedding))],
@@ -390,21 +423,6 @@ class VectorStore:
             )
         except Exception as exc:
             raise StoreError(f"The index could not be searched: {exc}.") from exc
-        chunks = self.get_chunks(res["ids"][0])
-        return [(c, 1.0 - float(d)) for c, d in zip(chunks, res["distances"][0], strict=True)]
-
-    def _chunk(self, chunk_id: str, doc_id: str, start: int, end: int) -> Chunk:
-        """Chunk text is the synced document's text at the offsets: Chroma stores vectors and
-        offsets only (storing the text too halved the build speed; see bench/)."""
-        try:
-            text = self._texts[doc_id][start:end]
-        except KeyError:
-            raise StoreError(
-                f"The index holds document {doc_id!r}, which is not in the corpus; re-index."
-            ) from None
-        return Chunk(id=chunk_id, doc_id=doc_id, start=start, end=end, text=text)
-
-    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
-        if not ids:
-            return []
-        return [self._chunk(i, *Chunk.parse_id(i)) for i in ids]
+        return [
+            (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)
+        ]

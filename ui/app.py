@@ -39,14 +39,11 @@ from assistant.conversation import (  # noqa: E402
     feedback_record,
     paragraph_spans,
 )
-from assistant.errors import USER_ERRORS  # noqa: E402
+from assistant.errors import USER_ERRORS, SourceError  # noqa: E402
 from assistant.logs import setup_logging  # noqa: E402
-from assistant.service import Assistant  # noqa: E402
+from assistant.service import Assistant, read_upload  # noqa: E402
 from assistant.settings import Settings, load_settings  # noqa: E402
-from assistant.types import Answer, Turn  # noqa: E402
-from index.errors import SourceError  # noqa: E402
-from index.sources import document_from_bytes  # noqa: E402
-from index.types import Document  # noqa: E402
+from assistant.types import Answer, Document, Turn  # noqa: E402
 from ui.formatting import escape_markdown, highlight_html, llm_endpoint_label  # noqa: E402
 from ui.pool import AssistantPool, settings_key  # noqa: E402
 from ui.views import render_answer  # noqa: E402
@@ -215,7 +212,7 @@ def sidebar_own_article(settings: Settings) -> None:
                 st.error("Paste some text first; the box is empty.")
             else:
                 try:
-                    doc = document_from_bytes("pasted.txt", text.encode("utf-8"), "pasted")
+                    doc = read_upload("pasted.txt", text.encode("utf-8"), "pasted")
                 except SourceError as exc:
                     st.error(one_sentence(exc))
                 else:
@@ -228,7 +225,7 @@ def sidebar_own_article(settings: Settings) -> None:
             ss.upload_seen = file.file_id
             ss.upload_error = None
             try:
-                doc = document_from_bytes(file.name, file.getvalue())
+                doc = read_upload(file.name, file.getvalue())
             except SourceError as exc:
                 ss.upload_error = str(exc)
             else:
@@ -453,13 +450,12 @@ def get_answer(
     The streamed text is a draft: it is shown escaped, then replaced by the verified
     ``Answer`` (whose quotes were checked against the article) once the stream ends.
     """
-    stream_answer = getattr(assistant, "ask_stream", None)
-    if settings.effective_mode != "llm" or not callable(stream_answer):
+    if settings.effective_mode != "llm":
         with st.spinner("Reading the article…"):
             return assistant.ask(question, history, k=k)
     draft = st.empty()
     with st.spinner("Asking the model…"):
-        stream = stream_answer(question, history, k=k)
+        stream = assistant.ask_stream(question, history, k=k)
         text = ""
         for delta in stream:
             text += delta

@@ -30,6 +30,8 @@ __all__ = [
     "highlight_html",
     "llm_endpoint_label",
     "passage_caption",
+    "short_answer_markdown",
+    "short_span_in",
     "where_label",
 ]
 
@@ -66,13 +68,58 @@ def answer_markdown(answer: Answer) -> str:
     return re.sub(r"\\\[(\d+)\\\]", marker, body)
 
 
-def blockquote(text: str) -> str:
-    """``text`` as a Markdown blockquote, escaped, its line breaks kept.
+def short_answer_markdown(answer: Answer) -> str | None:
+    """The short answer as the headline of an extractive answer ("**30 NATO allies** [1]"),
+    so the sentence is shown once, in its citation card; None when there is none."""
+    short = answer.short_answer
+    if answer.mode != "extractive" or short is None or not short.text.strip():
+        return None
+    return f"**{escape_markdown(short.text.strip())}** :blue[**\\[{short.citation}\\]**]"
+
+
+def short_span_in(answer: Answer, citation: Citation) -> tuple[int, int] | None:
+    """The short answer's offsets inside ``citation.quote``, when it stands there."""
+    short = answer.short_answer
+    if short is None or short.citation != citation.n or short.doc_id != citation.doc_id:
+        return None
+    if not (citation.start <= short.start < short.end <= citation.end):
+        return None
+    return short.start - citation.start, short.end - citation.start
+
+
+def blockquote(text: str, mark: tuple[int, int] | None = None) -> str:
+    """``text`` as a Markdown blockquote, escaped, its line breaks kept; ``mark`` (offsets
+    into ``text``) is shown bold — the short answer inside its sentence.
 
     Guillemets and curly quotes are not ASCII, so they come through untouched.
     """
+    if mark and 0 <= mark[0] < mark[1] <= len(text) and "\n" not in text[mark[0] : mark[1]]:
+        s, e = mark
+        inner = text[s:e].strip()
+        s += text[s:e].index(inner) if inner else 0
+        e = s + len(inner)
+        if inner:
+            body = (
+                _escape_keeping_spaces(text[:s])
+                + "**"
+                + escape_markdown(inner)
+                + "**"
+                + _escape_keeping_spaces(text[e:])
+            ).strip()
+            lines = body.split("\n")
+            return "\n".join(f"> {line}  " if line.strip() else ">" for line in lines)
     lines = escape_markdown(text.strip()).split("\n")
     return "\n".join(f"> {line}  " if line.strip() else ">" for line in lines)
+
+
+def _escape_keeping_spaces(text: str) -> str:
+    """``escape_markdown`` trims; around a bold span the spaces are part of the sentence."""
+    core = text.strip()
+    if not core:
+        return text
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    return lead + escape_markdown(core) + trail
 
 
 def where_label(doc_text: str, start: int, end: int | None = None) -> str:

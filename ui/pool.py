@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from assistant.service import Assistant
 from assistant.settings import Settings
-from index.types import Document
+from assistant.types import Document
 
 Progress = Callable[[str, int, int], None]
 SHIPPED = "shipped"

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from assistant.types import Answer, Passage
-from index.types import Document
+from assistant.types import Answer, Document, Passage
 from ui.formatting import (
     Span,
     answer_markdown,
@@ -22,6 +21,8 @@ from ui.formatting import (
     escape_markdown,
     highlight_html,
     passage_caption,
+    short_answer_markdown,
+    short_span_in,
     where_label,
 )
 
@@ -46,7 +47,8 @@ def render_answer(
     if not answer.grounded:
         render_declined(answer, documents)
     else:
-        st.markdown(answer_markdown(answer))
+        # extractive: the short answer heads the turn and the sentence stands once, in its card
+        st.markdown(short_answer_markdown(answer) or answer_markdown(answer))
         render_citations(answer, documents)
         render_article_views(answer, documents)
     if show_passages and answer.passages:
@@ -74,12 +76,13 @@ def render_declined(answer: Answer, documents: Mapping[str, Document]) -> None:
 
 
 def render_citations(answer: Answer, documents: Mapping[str, Document]) -> None:
-    """One bordered card per citation: the verbatim quote, then title and paragraph, muted."""
+    """One bordered card per citation: the verbatim quote (the short answer bold inside it),
+    then title and paragraph, muted."""
     for c in answer.citations:
         doc = documents.get(c.doc_id)
         title = c.title or (doc.title if doc else c.doc_id)
         with st.container(border=True):
-            st.markdown(blockquote(c.quote))
+            st.markdown(blockquote(c.quote, short_span_in(answer, c)))
             st.caption(citation_caption(c, title, doc.text if doc else None))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assistant.llm.answerer import AnswerStream, LLMAnswerer
+from assistant.llm.answerer import LLMAnswerer
 from assistant.llm.client import LLMClient
 from assistant.llm.prompt import REFUSAL, answer_messages, clean_rewrite, rewrite_messages
 from assistant.llm.retry import RetryPolicy
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REFUSAL",
-    "AnswerStream",
     "ChatOpenAICompatible",
     "Completion",
     "Health",

@@ -1,66 +1,34 @@
 """The LLM answerer: prompt, model, then quote verification, into one ``Answer``.
 
 It raises the typed LLM errors (``assistant.errors.LLMError``) and nothing else on endpoint
-failure; falling back to the extractive answerer is the caller's decision, not made here.
+failure; falling back to the extractive answerer is ``assistant.answerers.FallbackAnswerer``'s
+job, not this one's.
 
-Streaming: ``stream()`` returns an ``AnswerStream``. Iterating it yields the model's raw text
-deltas as they arrive (for a live display); when the iteration ends, ``.answer`` holds the
-verified ``Answer``. The verified text can differ from the streamed one (unverifiable quotes are
-removed, markers renumbered, quotes shown in the source's spelling), so a display should replace
-the streamed text with ``answer.text`` at the end. An object rather than a generator's return
-value, because ``for`` loops and ``st.write_stream`` drop a generator's return value.
+Streaming: ``stream()`` returns the ``assistant.answerers.AnswerStream`` every answerer returns.
+Iterating it yields the model's raw text deltas as they arrive (for a live display); when the
+iteration ends, ``.answer`` holds the verified ``Answer``. The verified text can differ from the
+streamed one (unverifiable quotes are removed, markers renumbered, quotes shown in the source's
+spelling), so a display should replace the streamed text with ``answer.text`` at the end.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
+from assistant.answerers import AnswerStream
 from assistant.llm.client import LLMClient
 from assistant.llm.prompt import REFUSAL, answer_messages
 from assistant.settings import Settings
-from assistant.types import Answer, Passage
+from assistant.types import Answer, Document, Passage
 from assistant.verify import Verification, verify_answer
-from index.types import Document
 
 DEFAULT_MAX_TOKENS = 512  # a cited answer of one to three sentences fits easily
+FIRST_TOKEN = "llm_first_token"  # timings key: milliseconds until the model's first delta
 
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
-
-
-class AnswerStream:
-    """Iterate for text deltas; afterwards ``.answer`` is the verified ``Answer``."""
-
-    def __init__(self, deltas: Iterator[str], finish: Callable[[str, float], Answer]) -> None:
-        self._deltas = deltas
-        self._finish = finish
-        self._answer: Answer | None = None
-        self._started = False
-
-    def __iter__(self) -> Iterator[str]:
-        if self._started:
-            raise RuntimeError("An AnswerStream can be iterated once.")
-        self._started = True
-        started = time.perf_counter()
-        first: float | None = None
-        parts: list[str] = []
-        for delta in self._deltas:
-            if first is None:
-                first = time.perf_counter() - started
-            parts.append(delta)
-            yield delta
-        self._answer = self._finish("".join(parts), time.perf_counter() - started)
-        if first is not None:
-            self._answer.timings["llm_first_token"] = _ms(first)
-
-    @property
-    def answer(self) -> Answer:
-        """The verified answer; RuntimeError until the stream has been read to the end."""
-        if self._answer is None:
-            raise RuntimeError("Read the stream to the end before asking for its answer.")
-        return self._answer
 
 
 class LLMAnswerer:
@@ -108,9 +76,13 @@ class LLMAnswerer:
 
         if not passages:
             declined = self._declined(question)
-            return AnswerStream(iter([declined.text]), lambda _text, _s: declined)
+            return AnswerStream(
+                iter([declined.text]), lambda _text, _s: declined, first_token_key=FIRST_TOKEN
+            )
         messages = answer_messages(question, passages, _titles(documents))
-        return AnswerStream(self.client.stream(messages, **self._params()), finish)
+        return AnswerStream(
+            self.client.stream(messages, **self._params()), finish, first_token_key=FIRST_TOKEN
+        )
 
     def _verified(
         self,

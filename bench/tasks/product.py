@@ -1,8 +1,9 @@
 """The product under measurement: cold build, warm latency and quality, what-ifs, cold start.
 
 Every task takes the parameters the runner wrote (a JSON object) and returns one JSON object.
-The product is measured as shipped: its parts are timed from outside (``Timers``), and the
-what-ifs change a setting on a live instance, never its code.
+The product is measured as shipped: its parts report their own timings (``Assistant.timings``
+for opening, ``Answer.timings`` per question), Chroma's own methods are timed from outside
+(``Timers``), and the what-ifs change a setting on a live instance, never its code.
 """
 
 from __future__ import annotations
@@ -41,19 +42,11 @@ def build(p: dict[str, Any]) -> dict[str, Any]:
     from chromadb.api.models.CollectionCommon import CollectionCommon
 
     import assistant.service as service
-    import index.store as store
-    from index.embedding import WordLlamaEmbeddingFunction
-    from index.lexical import LexicalIndex
 
-    timers = Timers()
-    timers.patch(service, "load_sources", "load_sources")
-    timers.patch(store, "chunk_document", "chunking")
-    timers.patch(WordLlamaEmbeddingFunction, "embed", "embedding", rss=True)
+    timers = Timers()  # Chroma's internals; the product's parts come from assistant.timings
     timers.patch(Collection, "add", "chroma_add", rss=True)
     timers.patch(CollectionCommon, "_validate_and_prepare_add_request", "chroma_add_validation")
     timers.patch(Collection, "delete", "chroma_delete")
-    timers.patch(LexicalIndex, "build", "lexical_build", rss=True)
-    timers.patch(LexicalIndex, "save", "lexical_save")
     settings = _settings(p["data_dir"])
     rss: dict[str, float] = {"before open": round(rss_now_mb(), 1)}
     t0 = time.perf_counter()
@@ -69,6 +62,9 @@ def build(p: dict[str, Any]) -> dict[str, Any]:
     # what `assistant index PATH` does after building, so `assistant ask` answers from this corpus
     service.remember_sources(settings, [Path(p["corpus"])])
     r = assistant.sync_report
+    for label in ("load_sources", "chunking", "embedding", "lexical_build", "lexical_save"):
+        if label in assistant.timings:
+            timers.record(label, assistant.timings[label])
     parts = timers.summary()
     chunks = r.chunks_written
     embed_add = parts["embedding"]["seconds"] + parts["chroma_add"]["seconds"]
@@ -140,22 +136,24 @@ def _latency(assistant: Any, questions: list[str], k: int) -> dict[str, Any]:
     return {"retrieve_ms": latency_summary(retrieve_ms), "ask_ms": latency_summary(ask_ms)}
 
 
-def _parts_per_ask(assistant: Any, questions: list[str], k: int) -> dict[str, Any]:
-    """Time per call of each part of an answer, over every question."""
-    from assistant.extractive import ExtractiveAnswerer
-    from index.embedding import WordLlamaEmbeddingFunction
-    from index.lexical import LexicalIndex
-    from index.store import VectorStore
+# Answer.timings keys (milliseconds) -> the part names the report has always used
+ASK_PARTS = {
+    "embed_ms": "embed",
+    "dense_ms": "chroma_query",
+    "lexical_ms": "bm25_search",
+    "fuse_ms": "fuse",
+    "answer_ms": "extractive_answer",
+}
 
+
+def _parts_per_ask(assistant: Any, questions: list[str], k: int) -> dict[str, Any]:
+    """Time per call of each part of an answer, over every question, as the answers report."""
     timers = Timers()
-    timers.patch(WordLlamaEmbeddingFunction, "embed", "embed")
-    timers.patch(VectorStore, "query", "chroma_query")
-    timers.patch(VectorStore, "get_chunks", "chroma_get_chunks")
-    timers.patch(LexicalIndex, "search", "bm25_search")
-    timers.patch(ExtractiveAnswerer, "answer", "extractive_answer")
     for q in questions:
-        assistant.ask(q, k=k)
-    timers.restore()
+        timings = assistant.ask(q, k=k).timings
+        for key, label in ASK_PARTS.items():
+            if key in timings:
+                timers.record(label, timings[key] / 1000)
     return timers.summary()
 
 
@@ -166,7 +164,7 @@ def _hnsw_recall(
     query returns, and what the brute force costs; also the vectors, for ``_exact_dense``."""
     import numpy as np
 
-    col = assistant.store.collection
+    col = assistant.index.store.collection
     ids: list[str] = []
     blocks = []
     while True:
@@ -176,7 +174,7 @@ def _hnsw_recall(
         ids.extend(got["ids"])
         blocks.append(np.asarray(got["embeddings"], dtype=np.float32))
     matrix = np.vstack(blocks)
-    qvecs = assistant.store.embedding_function.embed(questions)
+    qvecs = assistant.index.embedding_function.embed(questions)
     recalls, exact_ms = [], []
     for q in qvecs:
         t = time.perf_counter()
@@ -184,7 +182,7 @@ def _hnsw_recall(
         top = np.argpartition(-sims, min(n, len(ids) - 1))[:n]
         exact_ms.append((time.perf_counter() - t) * 1000)
         exact = {ids[i] for i in top}
-        got_ids = {c.id for c, _ in assistant.store.query(q, n)}
+        got_ids = {cid for cid, _ in assistant.index.store.query(q, n)}
         recalls.append(len(got_ids & exact) / len(exact))
     config = getattr(col, "configuration_json", None) or {}
     stats = {
@@ -198,7 +196,7 @@ def _hnsw_recall(
 
 def _exact_dense(store: Any, matrix: Any, ids: list[str]) -> Callable[..., Any]:
     """A stand-in for ``VectorStore.query``: exact cosine top-k by numpy over every vector
-    (normalised, so a dot product), chunks then fetched by id."""
+    (normalised, so a dot product), as (chunk id, similarity) best first."""
     import numpy as np
 
     original = store.query
@@ -210,9 +208,7 @@ def _exact_dense(store: Any, matrix: Any, ids: list[str]) -> Callable[..., Any]:
         k = min(k, len(ids))
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top])]
-        chunks = store.get_chunks([ids[i] for i in top])
-        by_id = {c.id: c for c in chunks}
-        return [(by_id[ids[i]], float(sims[i])) for i in top if ids[i] in by_id]
+        return [(ids[i], float(sims[i])) for i in top]
 
     return query
 
@@ -230,7 +226,7 @@ def _whatifs(
         assistant.retriever.candidates = int(cfg.get("candidates", default_cand))
         retrieval.RRF_K = int(cfg.get("rrf_k", default_rrf))
         if cfg.get("exact_dense"):
-            assistant.store.query = _exact_dense(assistant.store, matrix, ids)
+            assistant.index.store.query = _exact_dense(assistant.index.store, matrix, ids)
         tag = f"candidates={assistant.retriever.candidates} rrf_k={retrieval.RRF_K}"
         tag += " exact dense" if cfg.get("exact_dense") else ""
         out.append(
@@ -242,7 +238,7 @@ def _whatifs(
                 "quality": _qualities(assistant, p, tag),
             }
         )
-        vars(assistant.store).pop("query", None)
+        vars(assistant.index.store).pop("query", None)
     assistant.retriever.candidates, retrieval.RRF_K = default_cand, default_rrf
     return out
 
@@ -290,10 +286,10 @@ def measure(p: dict[str, Any]) -> dict[str, Any]:
 
 def set_ef(p: dict[str, Any]) -> dict[str, Any]:
     """Change the collection's HNSW ``ef_search`` (it takes effect in the next process)."""
-    from assistant.service import store_config
+    from assistant.service import index_config
     from index.store import VectorStore
 
-    store = VectorStore(store_config(_settings(p["data_dir"])))
+    store = VectorStore(index_config(_settings(p["data_dir"])))
     store.collection.modify(configuration={"hnsw": {"ef_search": int(p["ef_search"])}})
     return {"ef_search": int(p["ef_search"])}
 

@@ -33,6 +33,30 @@ def test_ask_json_is_the_answer() -> None:
     c = data["citations"][0]
     assert ARTICLE[c["start"] : c["end"]] == c["quote"] and c["doc_id"] == "article"
     assert data["passages"][0]["fused"] > 0 and "total_ms" in data["timings"]
+    short = data["short_answer"]
+    assert ARTICLE[short["start"] : short["end"]] == short["text"]
+    assert c["start"] <= short["start"] < short["end"] <= c["end"]
+    assert "two" in short["text"].lower() or "hour" in short["text"].lower()
+
+
+def test_ask_shows_the_short_answer_bold_inside_the_quote() -> None:
+    from rich.console import Console
+
+    import assistant.cli as cli
+
+    console = Console(force_terminal=True, color_system="standard", width=400)
+    original = cli.out
+    cli.out = console
+    try:
+        with console.capture() as captured:
+            result = runner.invoke(app, ["ask", "--json", "Where is NATO headquartered?"])
+            short = json.loads(result.stdout)["short_answer"]["text"]
+            runner.invoke(app, ["ask", "Where is NATO headquartered?"])
+    finally:
+        cli.out = original
+    shown = captured.get()
+    assert f"\x1b[1m{short}" in shown  # bold on: ESC[1m, then the short answer
+    assert "NATO headquarters in Brussels" in shown.replace("\x1b[1m", "").replace("\x1b[0m", "")
 
 
 def test_ask_declines_with_a_plain_sentence() -> None:

@@ -48,10 +48,10 @@ def test_changed_article_rebuilds_by_itself(tmp_path: Path) -> None:
 def test_settings_change_uses_a_fresh_collection(tmp_path: Path) -> None:
     a = Assistant.open(load_settings(data_dir=tmp_path / "d", chunk_size=480))
     b = Assistant.open(load_settings(data_dir=tmp_path / "d", chunk_size=200))
-    assert a.store.config.collection_name != b.store.config.collection_name
+    assert a.index.config.collection_name != b.index.config.collection_name
     assert b.sync_report.rebuilt
-    assert max(len(c.text) for c in b.store.all_chunks()) <= 200
-    assert max(len(c.text) for c in a.store.all_chunks()) > 200
+    assert max(len(c.text) for c in b.index.all_chunks()) <= 200
+    assert max(len(c.text) for c in a.index.all_chunks()) > 200
 
 
 def test_corrupted_index_folder_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
@@ -90,15 +90,15 @@ def test_reading_everything_back_goes_in_pages(tmp_path: Path, monkeypatch) -> N
 
     monkeypatch.setattr(store_module, "GET_PAGE", 3)
     assistant = Assistant.open(load_settings(data_dir=tmp_path / "d", chunk_size=200))
-    chunks = assistant.store.all_chunks()
-    assert len(chunks) == assistant.store.collection.count() > 3
+    chunks = assistant.index.all_chunks()
+    assert len(chunks) == assistant.index.store.collection.count() > 3
     assert len({c.id for c in chunks}) == len(chunks)
     text = assistant.documents["article"].text
     assert all(text[c.start : c.end] == c.text for c in chunks)
-    hashes = assistant.store._stored_doc_hashes(assistant.store.collection)
+    hashes = assistant.index.store._stored_doc_hashes(assistant.index.store.collection)
     assert hashes == {"article": assistant.documents["article"].content_hash}
 
 
 def test_lexical_index_holds_exactly_the_collections_chunks(tmp_path: Path) -> None:
     assistant = Assistant.open(load_settings(data_dir=tmp_path / "d"))
-    assert sorted(assistant.lexical.ids) == sorted(c.id for c in assistant.store.all_chunks())
+    assert sorted(assistant.index.lexical.ids) == sorted(c.id for c in assistant.index.all_chunks())

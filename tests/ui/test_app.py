@@ -28,9 +28,17 @@ from assistant.conversation import (
     unescape_markdown,
 )
 from assistant.settings import load_settings
-from assistant.types import Answer, Citation, Turn
+from assistant.types import Answer, Citation, ShortAnswer, Turn
 from index.sources import load_default
-from ui.formatting import Span, answer_markdown, blockquote, highlight_html, where_label
+from ui.formatting import (
+    Span,
+    answer_markdown,
+    blockquote,
+    highlight_html,
+    short_answer_markdown,
+    short_span_in,
+    where_label,
+)
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 
@@ -91,6 +99,7 @@ def quotes(block: Any) -> list[str]:
     out = []
     for body in texts(block):
         if body.startswith(">"):
+            body = re.sub(r"(?<!\\)\*\*", "", body)  # the short answer's bold, not text
             lines = [re.sub(r"^> ?", "", line).rstrip() for line in body.split("\n")]
             out.append(unescape_markdown("\n".join(lines)).strip())
     return out
@@ -196,6 +205,25 @@ def test_blockquote_quotes_every_line() -> None:
     assert blockquote("a [x](y)\n\nb") == "> a \\[x\\]\\(y\\)  \n>\n> b  "
 
 
+def test_blockquote_marks_the_short_answer_bold_and_still_escapes() -> None:
+    assert blockquote("a *b* c", (2, 5)) == "> a **\\*b\\*** c  "
+    assert blockquote("a b c", (1, 4)) == "> a **b** c  "  # spaces stay outside the bold
+    assert blockquote("a b", (5, 9)) == "> a b  "  # a mark outside the text is ignored
+
+
+def test_short_answer_heads_an_extractive_answer_only() -> None:
+    cite = Citation(n=1, doc_id="d", chunk_id="c", start=10, end=30, quote="x" * 20)
+    short = ShortAnswer(doc_id="d", start=12, end=15, text="<b>", citation=1)
+    answer = Answer(
+        text="“…” [1]", citations=[cite], grounded=True, mode="extractive", short_answer=short
+    )
+    assert short_answer_markdown(answer) == "**\\<b\\>** :blue[**\\[1\\]**]"
+    assert short_span_in(answer, cite) == (2, 5)
+    assert short_answer_markdown(answer.model_copy(update={"mode": "llm"})) is None
+    other = cite.model_copy(update={"doc_id": "e"})
+    assert short_span_in(answer, other) is None
+
+
 def _answer(grounded: bool = True) -> Answer:
     start = ARTICLE.text.index("«NATO’s relationship")
     end = ARTICLE.text.index("Schulz.", start) + len("Schulz.")
@@ -251,8 +279,14 @@ def test_answer_quotes_the_article(app: AppTest) -> None:
     ask(app, WHO_DECIDES)
     user, answer = app.chat_message
     assert user.name == "user" and unescape_markdown(user.markdown[0].value) == WHO_DECIDES
-    assert NATO_QUOTE in texts(answer)[0]  # the answer text itself
-    assert ":blue[**\\[1\\]**]" in texts(answer)[0]
+    headline = texts(answer)[0]
+    short = app.session_state["messages"][-1]["answer"].short_answer
+    # the short answer heads the turn, bold, with its marker; the sentence is not repeated
+    assert headline.startswith("**") and unescape_markdown(headline.split("**")[1]) == short.text
+    assert ":blue[**\\[1\\]**]" in headline and NATO_QUOTE not in headline
+    (card,) = [t for t in texts(answer) if t.startswith(">")]
+    assert f"**{short.text}**".replace("–", "–") in unescape_markdown(card)  # bold in the card
+    assert sum(NATO_QUOTE in q for q in quotes(answer)) == 1  # shown once
     assert not app.error
 
 
@@ -314,7 +348,7 @@ def test_example_button_asks_its_question(app: AppTest) -> None:
     assert not app.exception
     user, answer = app.chat_message
     assert "soldiers" in unescape_markdown(user.markdown[0].value)
-    assert any("100,000 soldiers" in t for t in texts(answer))
+    assert any("100,000 soldiers" in q for q in quotes(answer))
 
 
 def test_top_k_and_passages_with_scores(app: AppTest) -> None:
@@ -343,7 +377,7 @@ def test_pasted_article_is_indexed_and_answered(app: AppTest) -> None:
     assert unescape_markdown(app.header[0].value) == ARTICLE.title
     assert not app.chat_message
     ask(app, WHO_DECIDES)
-    assert NATO_QUOTE in texts(last_answer(app))[0]
+    assert any(NATO_QUOTE in q for q in quotes(last_answer(app)))
 
 
 def test_uploaded_html_article_is_used(app: AppTest) -> None:
@@ -418,7 +452,7 @@ def test_pasted_html_and_links_are_shown_as_text(app: AppTest) -> None:
     ask(app, "What did the trainer type into the comment box?")
     ask(app, "What link were attendees told never to trust?")
     rendered = [body for m in app.chat_message for body in texts(m)]
-    joined = "\n".join(rendered)
+    joined = re.sub(r"(?<!\\)\*\*", "", "\n".join(rendered))  # the short answer's bold
     assert "\\<script\\>alert\\(1\\)\\</script\\>" in joined
     assert "\\[click\\]\\(http\\://evil\\)" in joined
     for body in rendered + [c.value for c in app.caption] + [t.value for t in app.header]:
@@ -504,7 +538,7 @@ def test_llm_down_shows_banner_and_extractive_answer(
     assert unescape_markdown(answer.warning[0].value).strip()
     stored = at.session_state["messages"][-1]["answer"]
     assert stored.mode == "extractive" and stored.fallback_reason
-    assert NATO_QUOTE in texts(answer)[0]
+    assert any(NATO_QUOTE in q for q in quotes(answer))
     assert not at.error
 
 

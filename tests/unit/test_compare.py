@@ -188,7 +188,8 @@ def test_different_eval_sets_are_flagged(tmp_path: Path) -> None:
         ("false_refusal_rate", 0.1, 0.2, "worse"),
         ("latency_p95_ms", 100.0, 150.0, "worse"),
         ("latency_p95_ms", 100.0, 105.0, "same"),
-        ("cited_chars_mean", 80.0, 40.0, "same"),
+        ("cited_chars_mean", 80.0, 40.0, "better"),  # tighter quotes (registry: lower)
+        ("cited_chars_mean", 40.0, 80.0, "worse"),
         ("mrr", None, 0.5, "n/a"),
     ],
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from assistant.extractive import question_type
 from assistant.followup import standalone_query
 from assistant.types import Turn
 
@@ -32,11 +31,3 @@ def test_demonstrative_brings_the_entities_of_the_last_answer() -> None:
 
 def test_no_history_leaves_the_question_alone() -> None:
     assert standalone_query("Who is he?", []) == "Who is he?"
-
-
-def test_question_types() -> None:
-    assert question_type("In what year did Russia annex Crimea?") == "year"
-    assert question_type("How long did the talks last?") == "duration"
-    assert question_type("How many soldiers?") == "number"
-    assert question_type("When did he take office?") == "time"
-    assert question_type("Did Scholz promise to halt it?") == "yesno"

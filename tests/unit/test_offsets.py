@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,28 +96,29 @@ def test_citations_equal_the_source_at_their_offsets(doc: Document, question: st
     import chromadb
 
     from assistant.extractive import ExtractiveAnswerer
+    from assistant.reader.model import shared_reader
     from assistant.retrieval import HybridRetriever
-    from index.lexical import LexicalIndex
-    from index.store import StoreConfig, VectorStore
+    from index.index import Index
+    from index.store import StoreConfig
 
     if not doc.text.strip():
         return
     client = chromadb.EphemeralClient()
     for c in client.list_collections():
         client.delete_collection(c.name if not isinstance(c, str) else c)
-    store = VectorStore(
-        StoreConfig(
-            data_dir=__import__("pathlib").Path("/nonexistent"), chroma_url="http://unused"
-        ),
-        client=client,
-    )
-    store.sync([doc])
-    lexical = LexicalIndex.build(store.all_chunks())
-    retriever = HybridRetriever(store, lexical, store.embedding_function)
-    answerer = ExtractiveAnswerer(store.embedding_function, lexical, threshold=0.0)
+    with tempfile.TemporaryDirectory() as tmp:  # manifest and BM25 cache; hypothesis-safe
+        index = Index.open(
+            StoreConfig(data_dir=Path(tmp), chroma_url="http://unused"), [doc], client=client
+        )
+    retriever = HybridRetriever(index)
+    answerer = ExtractiveAnswerer(shared_reader(), threshold=0.0)
     got = retriever.retrieve(question, 4)
-    answer = answerer.answer(question, got.passages, {"d": "t"})
+    answer = answerer.answer(question, got.passages, {"d": "t"}, {doc.id: doc})
     for p in got.passages:
         assert doc.text[p.start : p.end] == p.text
     for c in answer.citations:
         assert doc.text[c.start : c.end] == c.quote
+    if answer.short_answer is not None:
+        s = answer.short_answer
+        assert doc.text[s.start : s.end] == s.text
+        assert answer.citations[0].start <= s.start < s.end <= answer.citations[0].end

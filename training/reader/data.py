@@ -1,0 +1,367 @@
+"""Training, calibration and eval pairs for the reader, from the shared SQuAD files.
+
+The reader judges one (question, sentence) pair at a time, so every example is a pair:
+- positive: the sentence that holds a SQuAD answer, with the answer's character span;
+- hard negatives: the same paragraph's other sentences (the most word-sharing first), and other
+  paragraphs' questions against the sentence of this one that shares most words with them;
+- edited negatives, made the way SQuAD 2.0's writers made unanswerable questions: an entity,
+  number or date swapped, a negation added, an antonym, something the article never mentions —
+  each paired with the sentence that answered the original question, so it still "looks right";
+- SQuAD 2.0's own unanswerable questions against their ``plausible_answers`` sentence.
+
+Whole articles are held out (Spectre with its real unanswerables, and 30 SQuAD 1.1 articles),
+split by article into a calibration part and a test part. SQuAD 2.0 *dev* is never read.
+No torch here: the eval-set builder and the tests import this module.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from index.sentences import sentence_spans
+from index.text import tokens
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SQUAD11 = "squad11-train.json.gz"
+SQUAD2 = "squad2-train-first10.json.gz"
+SEED = 20261201
+HELD_OUT_SQUAD11 = 30  # whole SQuAD 1.1 articles kept out of training
+SPECTRE = "Spectre_(2015_film)"
+
+
+@dataclass
+class Pair:
+    """One reader example; ``span`` is the answer's character span inside ``sentence``."""
+
+    question: str
+    sentence: str
+    context: str  # the sentence before, for "He said …" sentences
+    label: int
+    kind: str
+    span: tuple[int, int] | None = None
+    article: str = ""
+
+
+@dataclass
+class Question:
+    """A question over a whole held-out article (for calibration and the eval set)."""
+
+    id: str
+    article: str
+    question: str
+    answers: list[str]
+    evidence: list[str]  # the sentence(s) holding the answer; empty when unanswerable
+    answerable: bool
+    tags: list[str] = field(default_factory=list)
+
+
+def load(name: str, data_dir: Path = DATA) -> list[dict]:
+    with gzip.open(data_dir / name, "rt", encoding="utf-8") as fh:
+        return json.load(fh)["data"]
+
+
+def split_articles(squad11: list[dict]) -> tuple[list[str], list[str], list[str]]:
+    """(train, calibration, test) article titles; the held-out ones split by article."""
+    titles = [a["title"] for a in squad11]
+    rng = random.Random(SEED)
+    pool = [t for t in titles if t != SPECTRE]
+    held = rng.sample(pool, HELD_OUT_SQUAD11)
+    # Zelda holds the only other real unanswerables: it trains
+    held = [t for t in held if not t.startswith("The_Legend_of_Zelda")]
+    calib, test = held[: len(held) // 2], held[len(held) // 2 :]
+    train = [t for t in titles if t not in set(held) | {SPECTRE}]
+    return train, calib, test
+
+
+def paragraph_sentences(context: str) -> list[tuple[int, int]]:
+    return sentence_spans(context)
+
+
+def _sentence_of(spans: list[tuple[int, int]], start: int, end: int) -> int | None:
+    for i, (s, e) in enumerate(spans):
+        if s <= start and end <= e:
+            return i
+    return None
+
+
+def _overlap(q: set[str], text: str) -> int:
+    return len(q & set(tokens(text)))
+
+
+# ---------------------------------------------------------------- question edits (SQuAD 2.0 way)
+
+_ANTONYMS = {
+    "first": "last",
+    "largest": "smallest",
+    "biggest": "smallest",
+    "highest": "lowest",
+    "most": "least",
+    "before": "after",
+    "earliest": "latest",
+    "increase": "decrease",
+    "increased": "decreased",
+    "north": "south",
+    "east": "west",
+    "older": "younger",
+    "oldest": "youngest",
+    "maximum": "minimum",
+    "won": "lost",
+    "win": "lose",
+    "major": "minor",
+    "early": "late",
+    "longest": "shortest",
+    "best": "worst",
+    "more": "less",
+    "above": "below",
+    "inside": "outside",
+    "start": "end",
+    "began": "ended",
+    "success": "failure",
+    "positive": "negative",
+    "public": "private",
+    "allowed": "banned",
+    "accepted": "rejected",
+    "supported": "opposed",
+    "male": "female",
+    "rich": "poor",
+    "strong": "weak",
+}
+_ANTONYMS |= {v: k for k, v in _ANTONYMS.items()}
+_AUX = re.compile(r"\b(is|was|are|were|did|does|do|has|have|had|can|could|will|would)\s+(?!not\b)")
+_ENTITY = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][\w'’-]+(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’-]+)*)")
+_NUMBER = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
+
+
+def entities(text: str) -> list[str]:
+    return [m.group(1) for m in _ENTITY.finditer(text)]
+
+
+def edit_question(
+    question: str,
+    sentence: str,
+    paragraph: str,
+    own: list[str],
+    foreign: list[str],
+    rng: random.Random,
+) -> tuple[str, str] | None:
+    """An unanswerable twin of ``question`` whose old answer sentence still looks right, with
+    the kind of edit; None when no edit applies. ``own`` are entities of the same article (not
+    in this paragraph), ``foreign`` entities of other articles."""
+    low_par = paragraph.lower()
+    # weighted order without replacement: negation applies to almost every question, so it is
+    # tried last most of the time or it would crowd out the subtler edits
+    weights = {"entity": 4.0, "number": 4.0, "antonym": 3.0, "foreign": 2.0, "negation": 1.0}
+    kinds = sorted(weights, key=lambda k: rng.random() ** (1.0 / weights[k]), reverse=True)
+    for kind in kinds:
+        if kind == "entity":
+            ents = entities(question)
+            cands = [e for e in own if e.lower() not in low_par]
+            if ents and cands:
+                old = rng.choice(ents)
+                new = rng.choice(cands)
+                if new != old:
+                    return question.replace(old, new, 1), kind
+        elif kind == "foreign":
+            ents = entities(question)
+            cands = [e for e in foreign if e.lower() not in low_par]
+            if ents and cands:
+                return question.replace(rng.choice(ents), rng.choice(cands), 1), kind
+        elif kind == "number":
+            nums = _NUMBER.findall(question)
+            if nums:
+                old = rng.choice(nums)
+                digits = old.replace(",", "")
+                try:
+                    val = float(digits)
+                except ValueError:
+                    continue
+                if len(digits) == 4 and 1000 < val < 2100:
+                    new = str(int(val) + rng.choice([-1, 1]) * rng.randint(2, 40))
+                else:
+                    new = str(int(val * rng.choice([2, 3, 10]) + rng.randint(1, 9)))
+                if new not in paragraph:
+                    return re.sub(rf"\b{re.escape(old)}\b", new, question, count=1), kind
+        elif kind == "negation":
+            m = _AUX.search(question)
+            if m and " not " not in question and "n't" not in question:
+                return question[: m.end()] + "not " + question[m.end() :], kind
+        elif kind == "antonym":
+            ws = re.findall(r"[A-Za-z]+", question)
+            hits = [w for w in ws if w.lower() in _ANTONYMS]
+            if hits:
+                w = rng.choice(hits)
+                ant = _ANTONYMS[w.lower()]
+                if ant not in low_par:
+                    return re.sub(rf"\b{w}\b", ant, question, count=1), kind
+    return None
+
+
+# ---------------------------------------------------------------- training pairs
+
+
+def _context(par: str, spans: list[tuple[int, int]], i: int) -> str:
+    return par[spans[i - 1][0] : spans[i - 1][1]] if i > 0 else ""
+
+
+def training_pairs(
+    squad11: list[dict],
+    squad2: list[dict],
+    train_titles: list[str],
+    rng: random.Random,
+    questions_per_article: int = 70,
+) -> Iterator[Pair]:
+    train = set(train_titles)
+    by_title = {a["title"]: a for a in squad11 if a["title"] in train}
+    all_ents: list[str] = []
+    art_ents: dict[str, list[str]] = {}
+    for t, a in by_title.items():
+        ents = sorted({e for p in a["paragraphs"] for e in entities(p["context"])})
+        art_ents[t] = ents
+        all_ents.extend(rng.sample(ents, min(40, len(ents))))
+    for t, a in by_title.items():
+        paras = a["paragraphs"]
+        spans_of = [paragraph_sentences(p["context"]) for p in paras]
+        qs = [(pi, q) for pi, p in enumerate(paras) for q in p["qas"]]
+        rng.shuffle(qs)
+        for pi, q in qs[:questions_per_article]:
+            par = paras[pi]["context"]
+            spans = spans_of[pi]
+            ans = q["answers"][0]
+            a0, a1 = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+            i = _sentence_of(spans, a0, a1)
+            if i is None:
+                continue
+            s0, s1 = spans[i]
+            sent = par[s0:s1]
+            qtok = set(tokens(q["question"]))
+            yield Pair(
+                q["question"], sent, _context(par, spans, i), 1, "pos", (a0 - s0, a1 - s0), t
+            )
+            # hard negative: the paragraph's most word-sharing other sentence, plus a random one
+            others = [j for j in range(len(spans)) if j != i]
+            others = [j for j in others if ans["text"] not in par[spans[j][0] : spans[j][1]]]
+            if others:
+                others.sort(key=lambda j: -_overlap(qtok, par[spans[j][0] : spans[j][1]]))
+                for j in {others[0], rng.choice(others)}:
+                    yield Pair(
+                        q["question"],
+                        par[spans[j][0] : spans[j][1]],
+                        _context(par, spans, j),
+                        0,
+                        "sibling",
+                        None,
+                        t,
+                    )
+            # another paragraph's closest sentence
+            if rng.random() < 0.5 and len(paras) > 1:
+                pj = rng.randrange(len(paras))
+                if pj != pi:
+                    ospans = spans_of[pj]
+                    opar = paras[pj]["context"]
+                    j = max(
+                        range(len(ospans)),
+                        key=lambda k: _overlap(qtok, opar[ospans[k][0] : ospans[k][1]]),
+                    )
+                    osent = opar[ospans[j][0] : ospans[j][1]]
+                    if ans["text"].lower() not in osent.lower():
+                        yield Pair(
+                            q["question"], osent, _context(opar, ospans, j), 0, "elsewhere", None, t
+                        )
+            # an edited, unanswerable twin against the sentence that answered the original
+            if rng.random() < 0.6:
+                own = [e for e in art_ents[t] if e.lower() not in par.lower()]
+                edited = edit_question(q["question"], sent, par, own, all_ents, rng)
+                if edited:
+                    yield Pair(
+                        edited[0], sent, _context(par, spans, i), 0, f"edit-{edited[1]}", None, t
+                    )
+    # SQuAD 2.0's real unanswerables (training articles only: Spectre is held out)
+    for a in squad2:
+        if a["title"] not in train:
+            continue
+        for p in a["paragraphs"]:
+            par = p["context"]
+            spans = paragraph_sentences(par)
+            for q in p["qas"]:
+                if not q.get("is_impossible"):
+                    continue
+                for pa in q.get("plausible_answers", [])[:1]:
+                    i = _sentence_of(
+                        spans, pa["answer_start"], pa["answer_start"] + len(pa["text"])
+                    )
+                    if i is None:
+                        continue
+                    sent = par[spans[i][0] : spans[i][1]]
+                    for _ in range(3):  # scarce and the best there are: seen three times
+                        yield Pair(
+                            q["question"],
+                            sent,
+                            _context(par, spans, i),
+                            0,
+                            "squad2-impossible",
+                            None,
+                            a["title"],
+                        )
+
+
+# ---------------------------------------------------------------- held-out questions
+
+
+def held_out_questions(
+    squad11: list[dict],
+    squad2: list[dict],
+    titles: list[str],
+    rng: random.Random,
+    per_article: int = 12,
+    spectre: str | None = None,
+) -> tuple[list[Question], dict[str, str]]:
+    """Questions over whole held-out articles, and the article texts (paragraphs joined by a
+    blank line). ``spectre`` = "even"/"odd": half of Spectre's paragraphs, all its questions."""
+    out: list[Question] = []
+    texts: dict[str, str] = {}
+    for a in squad11:
+        if a["title"] not in titles:
+            continue
+        texts[a["title"]] = "\n\n".join(p["context"] for p in a["paragraphs"])
+        qs = [(p, q) for p in a["paragraphs"] for q in p["qas"]]
+        rng.shuffle(qs)
+        for p, q in qs[:per_article]:
+            out.append(_question(a["title"], p["context"], q, ["squad11"]))
+    if spectre:
+        a = next(x for x in squad2 if x["title"] == SPECTRE)
+        paras = [p for k, p in enumerate(a["paragraphs"]) if (k % 2 == 0) == (spectre == "even")]
+        texts[SPECTRE] = "\n\n".join(p["context"] for p in a["paragraphs"])
+        for p in paras:
+            for q in p["qas"]:
+                out.append(_question(SPECTRE, p["context"], q, ["spectre"]))
+    return [q for q in out if q is not None], texts
+
+
+def _question(title: str, par: str, q: dict, tags: list[str]) -> Question | None:
+    if q.get("is_impossible"):
+        return Question(q["id"], title, q["question"], [], [], False, [*tags, "unanswerable"])
+    ans = q["answers"][0]
+    a0, a1 = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+    spans = paragraph_sentences(par)
+    i = _sentence_of(spans, a0, a1)
+    if i is None:
+        return None
+    return Question(
+        q["id"],
+        title,
+        q["question"],
+        sorted({x["text"] for x in q["answers"]}),
+        [par[spans[i][0] : spans[i][1]]],
+        True,
+        tags,
+    )
+
+
+def as_dicts(pairs: list[Pair]) -> list[dict]:
+    return [asdict(p) for p in pairs]

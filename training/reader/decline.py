@@ -1,0 +1,105 @@
+"""Fit the decline model (``assistant/reader/decline.py``) on the dev parts of both shipped
+eval sets, and report how it separates answerable from unanswerable questions on the test
+parts, against the reader's score alone.
+
+Each set weighs the same (the news set is small); a little L2 keeps the weights sane. The
+fitted file joins the reader's manifest, so its sha256 is checked on load like the model's.
+Run after ``training.reader.package`` and before ``assistant eval calibrate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from assistant.reader.decline import DECLINE_FILE, FEATURES, DeclineModel
+from assistant.reader.model import MANIFEST, MODEL_DIR
+from evals.dataset import load_dataset, shipped_dataset_paths
+from training.reader.measure import auroc, open_set
+
+ROOT = Path(__file__).resolve().parents[2]
+L2 = 1e-2
+
+
+def collect(name: str, split: str) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+    a = open_set(name)
+    xs, ys, tags = [], [], []
+    for item in load_dataset(shipped_dataset_paths(split, name)).items:  # type: ignore[arg-type]
+        query, got, _ = a._prepare(item.question, item.history, "extractive", None, None)
+        ranked = a.extractive.judge(query, got.passages, a.documents)
+        if not ranked:
+            continue
+        xs.append(a.extractive.signals(query, ranked, a.documents).vector())
+        ys.append(1.0 if item.answerable else 0.0)
+        tags.append(item.tags)
+    return np.array(xs), np.array(ys), tags
+
+
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Weighted logistic regression by Newton steps (a few dozen suffice)."""
+    X = np.hstack([np.ones((len(x), 1)), x])
+    beta = np.zeros(X.shape[1])
+    reg = np.eye(X.shape[1]) * L2
+    reg[0, 0] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(X @ beta, -30, 30)))
+        g = X.T @ (w * (p - y)) + reg @ beta
+        h = (X * (w * p * (1 - p))[:, None]).T @ X + reg
+        step = np.linalg.solve(h, g)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta[1:], float(beta[0])
+
+
+def main() -> None:
+    data = {(n, s): collect(n, s) for n in ("article", "squad") for s in ("dev", "test")}
+    xs, ys, ws = [], [], []
+    for n in ("article", "squad"):
+        x, y, _ = data[(n, "dev")]
+        xs.append(x)
+        ys.append(y)
+        ws.append(np.full(len(y), 1.0 / len(y)))
+    x, y, w = np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+    w = w / w.mean()
+    weights, bias = fit(x, y, w)
+    model = DeclineModel(tuple(float(v) for v in weights), bias)
+    report = {}
+    for (n, s), (xx, yy, tags) in data.items():
+        p = np.array([model.probability(_signals(v)) for v in xx])
+        row = {"items": len(yy), "auroc_model": _auroc(p, yy), "auroc_reader": _auroc(xx[:, 0], yy)}
+        spectre = np.array(["spectre" in t for t in tags])
+        if spectre.any():
+            row["spectre_auroc_model"] = _auroc(p[spectre], yy[spectre])
+            row["spectre_auroc_reader"] = _auroc(xx[spectre, 0], yy[spectre])
+        report[f"{n}/{s}"] = row
+    out = {
+        "features": list(FEATURES),
+        "weights": dict(zip(FEATURES, map(float, weights), strict=True)),
+        "bias": bias,
+        "fitted_on": "dev parts of the article and squad eval sets, each set weighing the same",
+        "held_out": report,
+    }
+    DECLINE_FILE.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    manifest_path = MODEL_DIR / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["sha256"][DECLINE_FILE.name] = hashlib.sha256(DECLINE_FILE.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+
+
+def _auroc(score: np.ndarray, y: np.ndarray) -> float:
+    return auroc(score[y == 1], score[y == 0])
+
+
+def _signals(v: np.ndarray):
+    from assistant.reader.decline import Signals
+
+    return Signals(*map(float, v))
+
+
+if __name__ == "__main__":
+    main()
