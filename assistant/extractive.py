@@ -25,6 +25,11 @@ from index.text import tokens, words
 
 DECLINE_TEXT = "The article does not say."
 CONTEXT_CHARS = 200  # the encoder keeps the last 24 tokens of it
+# The short answer is given only when the reader's span probability reaches this: measured on
+# the dev parts of both eval sets (questions whose cited sentence holds the answer), 94% of the
+# short answers shown at 0.30 are right and 64% are shown; at 0.10, 85% are right. A wrong
+# short answer heading a turn is worse than none (the sentence is then the answer).
+SHORT_ANSWER_MIN = 0.30
 
 
 @dataclass
@@ -174,6 +179,8 @@ class ExtractiveAnswerer:
 def short_answer(c: Candidate) -> ShortAnswer | None:
     """The reader's span as document offsets (``document.text[start:end] == text``)."""
     if c.judgement is None or c.judgement.span is None:
+        return None
+    if c.judgement.span_score < SHORT_ANSWER_MIN:
         return None
     s, e = c.judgement.span
     text = c.text[s:e].strip(" ,;:")

@@ -47,8 +47,14 @@ def render_answer(
     if not answer.grounded:
         render_declined(answer, documents)
     else:
-        # extractive: the short answer heads the turn and the sentence stands once, in its card
-        st.markdown(short_answer_markdown(answer) or answer_markdown(answer))
+        if answer.mode == "extractive":
+            # the short answer (when the reader is sure of it) heads the turn; the sentence
+            # stands once, in its card
+            headline = short_answer_markdown(answer)
+            if headline:
+                st.markdown(headline)
+        else:
+            st.markdown(answer_markdown(answer))
         render_citations(answer, documents)
         render_article_views(answer, documents)
     if show_passages and answer.passages:

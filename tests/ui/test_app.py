@@ -275,18 +275,29 @@ def test_page_starts_on_the_shipped_article(app: AppTest) -> None:
     assert not app.chat_message and not app.error
 
 
-def test_answer_quotes_the_article(app: AppTest) -> None:
+def test_answer_quotes_the_article_once(app: AppTest) -> None:
     ask(app, WHO_DECIDES)
     user, answer = app.chat_message
     assert user.name == "user" and unescape_markdown(user.markdown[0].value) == WHO_DECIDES
-    headline = texts(answer)[0]
+    stored = app.session_state["messages"][-1]["answer"]
+    assert stored.grounded and stored.short_answer is None  # the reader is unsure of a span
+    # no headline then: the sentence is the answer, shown once, in its card
+    assert [t for t in texts(answer) if not t.startswith(">")] == []
+    assert sum(NATO_QUOTE in q for q in quotes(answer)) == 1
+    assert not app.error
+
+
+def test_short_answer_heads_the_turn_and_is_bold_in_its_card(app: AppTest) -> None:
+    ask(app, "How long did Putin and Biden talk?")
+    answer = last_answer(app)
     short = app.session_state["messages"][-1]["answer"].short_answer
-    # the short answer heads the turn, bold, with its marker; the sentence is not repeated
+    assert short is not None and "two-hour" in short.text
+    headline = texts(answer)[0]
     assert headline.startswith("**") and unescape_markdown(headline.split("**")[1]) == short.text
-    assert ":blue[**\\[1\\]**]" in headline and NATO_QUOTE not in headline
+    assert ":blue[**\\[1\\]**]" in headline
     (card,) = [t for t in texts(answer) if t.startswith(">")]
-    assert f"**{short.text}**".replace("–", "–") in unescape_markdown(card)  # bold in the card
-    assert sum(NATO_QUOTE in q for q in quotes(answer)) == 1  # shown once
+    assert f"**{short.text}**" in unescape_markdown(card)  # bold inside the sentence
+    assert sum("held two-hour talks" in q for q in quotes(answer)) == 1
     assert not app.error
 
 
