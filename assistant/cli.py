@@ -19,6 +19,7 @@ from rich.console import Console
 
 from assistant.errors import USER_ERRORS
 from assistant.settings import Settings, load_settings
+from assistant.terminal import shown
 
 if TYPE_CHECKING:
     from assistant.llm import LLMClient
@@ -51,7 +52,7 @@ FELL_BACK = 3
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]Error:[/] {message}")
+    err.print(f"[bold red]Error:[/] {shown(message)}")
     return typer.Exit(code)
 
 
@@ -153,7 +154,7 @@ def ask(
     except USER_ERRORS as exc:
         raise _handle(exc) from exc
     if answer.fallback_reason:
-        err.print(f"[yellow]Fell back to the offline answer:[/] {answer.fallback_reason}")
+        err.print(f"[yellow]Fell back to the offline answer:[/] {shown(answer.fallback_reason)}")
     if as_json:
         sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
     else:
@@ -187,12 +188,15 @@ def chat() -> None:
         except (EOFError, KeyboardInterrupt):
             out.print()
             return
+        except UnicodeDecodeError:
+            err.print("[red]That line is not valid UTF-8 text; please type it again.[/]")
+            continue
         if not question.strip():
             return
         try:
             answer = assistant.ask(question, history)
         except USER_ERRORS as exc:
-            err.print(f"[red]{exc}[/]")
+            err.print(f"[red]{shown(str(exc))}[/]")
             continue
         _print_answer(answer)
         history += [
@@ -454,7 +458,7 @@ def _eval_progress() -> Iterator[tuple[Callable[[RunStart], None], Callable[[Res
 
         def start(run: RunStart) -> None:
             for problem in run.problems:
-                bar.console.print(f"[yellow]skipped:[/] {problem}")
+                bar.console.print(f"[yellow]skipped:[/] {shown(str(problem))}")
             tally[:] = [sum(r.passed for r in run.done), len(run.done)]
             bar.update(task, total=run.total, completed=tally[1])
 

@@ -42,6 +42,8 @@ def check_question(question: str, settings: Settings) -> str:
     q = (question or "").strip()
     if not q:
         raise QuestionError("Please type a question; this one is empty.")
+    if any("\ud800" <= ch <= "\udfff" for ch in q):  # undecodable bytes (surrogateescape)
+        raise QuestionError("The question is not valid UTF-8 text; please type it again.")
     if len(q) > settings.max_question_chars:
         raise QuestionError(
             f"The question is {len(q):,} characters long; the limit is "

@@ -6,16 +6,40 @@ so the look can be read and changed in one place and the CLI module stays a thin
 
 from __future__ import annotations
 
+import re
+
 from rich.markup import escape
 
 from assistant.types import Answer
+
+# ANSI/VT escape sequences (CSI "ESC [ … final", OSC "ESC ] … BEL|ESC \\", and two-byte ESC x),
+# then every other C0/C1 control character but newline and tab: an article or a model can
+# carry them, and a terminal would obey them (retitle the window, move the cursor, hide text).
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window title, hyperlinks
+    r"|\x1b[@-Z\\-_]"  # two-byte escapes
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: str) -> str:
+    """``text`` without escape sequences or control characters (newline and tab kept)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def shown(text: str) -> str:
+    """Data for a rich console: no control characters, and no rich markup either (a title or
+    a ``--doc`` value of ``[bold red]…[/]`` is printed as written, never styled or rejected)."""
+    return escape(plain(text))
 
 
 def answer_lines(answer: Answer) -> list[str]:
     """Rich markup: the answer (a decline in yellow; the short answer bold inside its quoted
     sentence when the reader marked one), then one dim line per citation."""
     if not answer.grounded:
-        return [f"[yellow]{escape(answer.text)}[/]"]
+        return [f"[yellow]{shown(answer.text)}[/]"]
     short = answer.short_answer
     first = answer.citations[0] if answer.citations else None
     if (
@@ -26,11 +50,11 @@ def answer_lines(answer: Answer) -> list[str]:
     ):
         s, e = short.start - first.start, short.end - first.start
         q = first.quote
-        lines = [f"“{escape(q[:s])}[bold]{escape(q[s:e])}[/bold]{escape(q[e:])}” [{first.n}]"]
+        lines = [f"“{shown(q[:s])}[bold]{shown(q[s:e])}[/bold]{shown(q[e:])}” [{first.n}]"]
     else:
-        lines = [escape(answer.text)]
+        lines = [shown(answer.text)]
     lines += [
-        f"  [dim][{c.n}] {escape(c.title)} — characters {c.start}–{c.end}[/]"
+        f"  [dim]\\[{c.n}] {shown(c.title)} — characters {c.start}–{c.end}[/]"
         for c in answer.citations
     ]
     return lines

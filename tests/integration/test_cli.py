@@ -163,3 +163,37 @@ def test_real_process_with_no_network_downloads_nothing(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert "30 NATO allies and Ukraine" in data["citations"][0]["quote"]
+
+
+@pytest.mark.parametrize("doc", ["[bold red]HACKED[/]", "[/x]"])
+def test_doc_values_are_printed_as_written_never_as_markup(doc: str) -> None:
+    result = runner.invoke(app, ["ask", "--doc", doc, "Where is NATO headquartered?"])
+    assert result.exit_code == 1
+    assert f"no document with the id '{doc}'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_invalid_utf8_in_arguments_and_stdin_is_one_sentence(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_DATA_DIR"] = str(tmp_path / "data")
+    asked = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", b"x \xff"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert asked.returncode == 1
+    assert b"not valid UTF-8" in asked.stderr and b"Traceback" not in asked.stderr
+    chat = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "chat"],
+        input=b"\xff\xfe\nWhere is NATO headquartered?\n",
+        capture_output=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert chat.returncode == 0, chat.stderr
+    both = chat.stdout + chat.stderr
+    assert b"not valid UTF-8" in both and b"Traceback" not in both
+    assert b"NATO headquarters in Brussels" in chat.stdout  # the chat went on

@@ -1,0 +1,46 @@
+"""What reaches a terminal: no escape sequences or control characters from an article or a
+model, and no rich markup from user or data strings."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from assistant.terminal import answer_lines, plain, shown
+from assistant.types import Answer, Citation
+
+
+def test_plain_strips_escape_sequences_and_controls_but_keeps_text() -> None:
+    raw = "a\x1b]0;pwned\x07b\x1b[31mred\x1b[0m\x07c\x9b2Jd\x00e\tf\ng"
+    assert plain(raw) == "abredcde\tf\ng"
+
+
+def test_shown_prints_markup_as_written() -> None:
+    console = Console(force_terminal=False, width=200)
+    with console.capture() as cap:
+        console.print(shown("[bold red]HACKED[/] and [/x]"))
+    assert cap.get().strip() == "[bold red]HACKED[/] and [/x]"
+
+
+def test_answer_lines_carry_no_escapes_from_the_article() -> None:
+    quote = "NATO\x1b]0;title\x07 is in \x1b[2JBrussels."
+    cite = Citation(
+        n=1,
+        doc_id="d",
+        chunk_id="c",
+        start=0,
+        end=len(quote),
+        quote=quote,
+        title="[bold]T\x1b[5m[/bold]",
+    )
+    answer = Answer(text=f"“{quote}” [1]", citations=[cite], grounded=True, mode="extractive")
+    console = Console(force_terminal=True, color_system="standard", width=200)
+    with console.capture() as cap:
+        for line in answer_lines(answer):
+            console.print(line)
+    printed = cap.get()
+    assert "\x1b]" not in printed and "\x1b[2J" not in printed and "\x1b[5m" not in printed
+    bare = Console(force_terminal=False, width=200)
+    with bare.capture() as cap:
+        for line in answer_lines(answer):
+            bare.print(line)
+    assert "NATO is in Brussels." in cap.get() and "[bold]T[/bold]" in cap.get()
