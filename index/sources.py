@@ -1,6 +1,9 @@
 """Turning files on disk into ``Document``s.
 
-Plain text and Markdown are kept exactly as decoded, so offsets can be checked against the file.
+Plain text and Markdown are kept as decoded, with one change: line endings become ``\n``
+(``\r\n`` and a lone ``\r`` alike), so every later step — sentences, paragraphs, the page's
+HTML view, where a stray ``\r`` once ended an HTML block and let Markdown through — sees one
+kind of line break. Offsets are exact against ``Document.text``, the text the index stores.
 HTML is reduced to its visible text first (that text is then the document). JSONL holds one
 ``{id, title, text}`` object per line; other fields are ignored.
 
@@ -10,6 +13,7 @@ so one stray binary does not stop a newsroom's worth of articles from being inde
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -100,9 +104,15 @@ def decode_text(data: bytes, name: str) -> str:
         ) from exc
     if text.startswith("\ufeff"):
         text = text[1:]
+    text = normalise_newlines(text)
     if not text.strip():
         raise SourceError(f"Source file {name} is empty.")
     return text
+
+
+def normalise_newlines(text: str) -> str:
+    """``\r\n`` and lone ``\r`` as ``\n``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def document_from_bytes(name: str, data: bytes, doc_id: str | None = None) -> Document:
@@ -128,7 +138,13 @@ def _slug(path: Path, base: Path) -> str:
     except ValueError:
         rel = Path(path.name)
     stem = rel.with_suffix("").as_posix()
-    return re.sub(r"[^A-Za-z0-9_/.-]+", "-", stem).strip("-") or "doc"
+    readable = re.sub(r"[^A-Za-z0-9_/.-]+", "-", stem).strip("-")
+    if readable and readable == stem:
+        return readable
+    # the readable part lost characters (北京 and 東京 both became ""): a short hash of the
+    # relative path keeps ids unique and stable whatever the file holds
+    digest = hashlib.sha1(rel.as_posix().encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{readable or 'doc'}-{digest}"
 
 
 def _title_from_text(text: str, fallback: str) -> str:
@@ -180,7 +196,7 @@ def _load_jsonl(path: Path) -> Iterator[Document]:
         yield Document(
             id=str(doc_id),
             title=str(title) if title else _title_from_text(body, str(doc_id)),
-            text=body,
+            text=normalise_newlines(body),
             source=f"{path}:{lineno}",
         )
     if count == 0:

@@ -197,9 +197,16 @@ def highlight_html(text: str, spans: Sequence[Span]) -> str:
     return "".join(parts)
 
 
+# Markdown's active characters as numeric entities: should anything ever end the HTML block
+# early (a stray line break did once), what follows is still plain text, never a link or image
+_MARKDOWN_ENTITIES = {ord(c): f"&#{ord(c)};" for c in "[]()!*_`#~|\\{}"}
+
+
 def _escape_html(text: str) -> str:
-    """Escaped text with its line breaks as ``<br>`` (the only newlines a paragraph holds)."""
-    return html.escape(text, quote=True).replace("\r\n", "\n").replace("\n", "<br>")
+    """Escaped text (HTML and Markdown) with its line breaks as ``<br>`` (the only newlines a
+    paragraph holds; ``\r`` and Unicode line separators count as breaks too)."""
+    text = re.sub(r"\r\n|[\r\u2028\u2029\x85\x0b\x0c]", "\n", text)
+    return html.escape(text, quote=True).translate(_MARKDOWN_ENTITIES).replace("\n", "<br>")
 
 
 def llm_endpoint_label(settings: Settings) -> str:

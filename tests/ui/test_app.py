@@ -178,12 +178,21 @@ def test_highlight_html_escapes_text_and_marks_spans() -> None:
     out = highlight_html(text, [Span(start, start + 40, 2), Span(0, 3, 1)])
     assert "\n" not in out  # one raw HTML block: Markdown never sees the article text
     assert "<script>" not in out and "<b>" not in out
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
-    assert "[l](http://e)" in out  # inside raw HTML it is inert text
+    assert "&lt;script&gt;alert&#40;1&#41;&lt;/script&gt;" in out
+    # Markdown's characters are entities too: inert even if the HTML block ended early
+    assert "](" not in out and "[l](http://e)" in html.unescape(out)
     marked = re.findall(r"<mark[^>]*>(.*?)</mark>", out)
     assert marked[0] == "A &lt;"
     assert html.unescape(marked[1].replace("<br>", "\n")) == text[start : start + 40]
     assert out.count("<p ") == 2 and out.endswith("ine two</p></div>")
+
+
+def test_cr_only_line_endings_cannot_end_the_html_block() -> None:
+    text = "T\r\rClick [here](http://x/p) ![i](http://x/i.png)\r"
+    out = highlight_html(text, [])
+    assert "\r" not in out and "\n" not in out
+    assert "](" not in out and "![" not in out
+    assert "Click [here](http://x/p)" in html.unescape(out)
 
 
 def test_highlight_html_marks_a_span_across_paragraphs_in_each() -> None:
@@ -472,7 +481,7 @@ def test_pasted_html_and_links_are_shown_as_text(app: AppTest) -> None:
     views = [b for m in app.chat_message for e in m.expander for b in html_bodies(e)]
     assert views
     for body in views:
-        assert "<script" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+        assert "<script" not in body and "<script>alert(1)</script>" in html.unescape(body)
         assert "\n" not in body
     # the question itself is user text too
     ask(app, "Is <b>this</b> [safe](http://x)?")

@@ -102,3 +102,31 @@ def test_upload_bytes() -> None:
         document_from_bytes("x.pdf", b"%PDF")
     with pytest.raises(SourceError, match="looks binary"):
         document_from_bytes("x.txt", b"\x00\x01")
+
+
+def test_line_endings_become_newlines_and_offsets_stay_exact(tmp_path: Path) -> None:
+    from index.sentences import sentence_spans
+
+    (tmp_path / "cr.txt").write_bytes(b"Title\r\rFirst line.\r\nSecond [x](http://y).\r")
+    (doc,) = load_sources([tmp_path / "cr.txt"]).documents
+    assert "\r" not in doc.text
+    assert doc.text == "Title\n\nFirst line.\nSecond [x](http://y).\n"
+    for s, e in sentence_spans(doc.text):
+        assert doc.text[s:e].strip() == doc.text[s:e]
+
+
+def test_names_that_slug_to_nothing_get_distinct_stable_ids(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "北京.txt").write_text("Beijing story.", encoding="utf-8")
+    (folder / "東京.txt").write_text("Tokyo story.", encoding="utf-8")
+    (folder / "plain-name.txt").write_text("Plain story.", encoding="utf-8")
+    (folder / "with space.txt").write_text("Spaced story.", encoding="utf-8")
+    docs = load_sources([folder]).documents
+    ids = {d.text: d.id for d in docs}
+    assert len(set(ids.values())) == 4
+    assert ids["Plain story."] == "plain-name"  # a clean name keeps its readable id
+    assert ids["Spaced story."].startswith("with-space-")
+    assert ids["Beijing story."].startswith("doc-") and ids["Tokyo story."].startswith("doc-")
+    again = {d.text: d.id for d in load_sources([folder]).documents}
+    assert again == ids  # stable: derived from the path, not the content or the order
