@@ -15,10 +15,11 @@ patching functions.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from index.chunking import ChunkSettings, chunk_document
-from index.errors import StoreError
+from index.errors import StoreError, StoreUnavailableError
 from index.lexical import LexicalIndex
 from index.store import Progress, StoreConfig, SyncReport, VectorStore, corpus_hash
 from index.text import tokens
@@ -106,14 +107,17 @@ class Index:
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        store = VectorStore(config, client=client)
-        timings["open_store"] = time.perf_counter() - t0
-        chunker = _Chunker(config.chunking)
-        report = store.sync(documents, sources, progress=progress, chunker=chunker)
-        timings["sync"] = report.seconds  # includes the chunking, embedding and chroma_add below
-        timings.update(report.timings)
-        lexical = _lexical(store, documents, chunker, progress, timings)
-        timings["chunking"] = chunker.seconds
+        with _folder_lock(config, client, progress):
+            timings["lock_wait"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            store = VectorStore(config, client=client)
+            timings["open_store"] = time.perf_counter() - t0
+            chunker = _Chunker(config.chunking)
+            report = store.sync(documents, sources, progress=progress, chunker=chunker)
+            timings["sync"] = report.seconds  # includes chunking, embedding and chroma_add
+            timings.update(report.timings)
+            lexical = _lexical(store, documents, chunker, progress, timings)
+            timings["chunking"] = chunker.seconds
         return cls(config, documents, store, lexical, report, timings)
 
     # -- searching --------------------------------------------------------------------------
@@ -155,6 +159,55 @@ class Index:
         return self.chunks(self.store.ids())
 
 
+LOCK_FILE = "index.lock"
+LOCK_TIMEOUT_S = 600.0
+
+
+@contextlib.contextmanager
+def _folder_lock(
+    config: StoreConfig, client: Any | None, progress: Progress | None
+) -> Iterator[None]:
+    """One process at a time opens, builds or refreshes an embedded index in a data folder.
+
+    Embedded Chroma (SQLite) fails in many ways when several processes create or write one
+    folder at once (measured: 7 of 8 asks started together on a fresh folder failed). The lock
+    (``filelock``, released by the OS if its holder dies) makes the others wait, bounded, and
+    they then open the index the first one built. A Chroma server or an injected client is
+    shared state of its own: no local lock.
+    """
+    if client is not None or config.chroma_url:
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    folder = Path(config.data_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"The data folder {folder} is not writable ({exc.strerror}); "
+            "set ASSISTANT_DATA_DIR to a folder you can write."
+        ) from exc
+    lock = FileLock(str(folder / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if progress:
+            progress("waiting for another process to finish with the index", 0, 1)
+        log.info("waiting for the index lock in %s", folder)
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT_S)
+        except Timeout:
+            raise StoreUnavailableError(
+                f"Another process has been building the index in {folder} for over "
+                f"{LOCK_TIMEOUT_S:.0f} s; try again when it is done."
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _lexical(
     store: VectorStore,
     documents: Sequence[Document],
@@ -164,9 +217,11 @@ def _lexical(
 ) -> LexicalIndex:
     """BM25 over the collection's chunks, cached on disk per collection and corpus hash."""
     name = store.config.collection_name
-    folder = Path(store.config.data_dir) / "lexical" / f"{name}-{corpus_hash(documents)[:16]}"
+    digest = corpus_hash(documents)
+    folder = Path(store.config.data_dir) / "lexical" / f"{name}-{digest[:16]}"
+    fingerprint = f"{name}:{digest}"  # what the cache indexes: this collection, this corpus
     t0 = time.perf_counter()
-    lex = LexicalIndex.load(folder)
+    lex = LexicalIndex.load(folder, fingerprint)
     timings["lexical_load"] = time.perf_counter() - t0
     if lex is not None:
         return lex
@@ -183,7 +238,7 @@ def _lexical(
         for old in folder.parent.glob(f"{name}-*"):
             if old != folder and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
-        lex.save(folder)
+        lex.save(folder, fingerprint)
     except OSError as exc:  # a cache that cannot be written is rebuilt next time
         log.warning("could not save the lexical index to %s: %s", folder, exc)
     timings["lexical_save"] = time.perf_counter() - t1

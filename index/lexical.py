@@ -95,23 +95,42 @@ class LexicalIndex:
         return self._doc_rows.get(doc_id, np.asarray([], dtype=int))
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, folder: Path) -> None:
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self.model is not None:
-            self.model.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
-        (tmp / "meta.json").write_text(
-            json.dumps({"ids": self.ids, "doc_ids": self.doc_ids, "df": self.df, "n": self.n}),
-            encoding="utf-8",
-        )
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.replace(folder)
+    def save(self, folder: Path, fingerprint: str = "") -> None:
+        """Write to a private temporary folder, then rename it in: two processes saving at once
+        never write into each other's files. ``fingerprint`` names what was indexed."""
+        import tempfile
+
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".tmp-{folder.name}-"))
+        try:
+            if self.model is not None:
+                self.model.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
+            meta = {
+                "ids": self.ids,
+                "doc_ids": self.doc_ids,
+                "df": self.df,
+                "n": self.n,
+                "fingerprint": fingerprint,
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+            shutil.rmtree(folder, ignore_errors=True)
+            tmp.replace(folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path) -> LexicalIndex | None:
+    def load(cls, folder: Path, fingerprint: str = "") -> LexicalIndex | None:
+        """The saved index, or None (to rebuild) when it is missing, unreadable, or indexes
+        something else than ``fingerprint`` says (a valid file of another corpus is not
+        trusted)."""
         try:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            if meta.get("fingerprint", "") != fingerprint:
+                log.warning("lexical index in %s indexes something else; rebuilding", folder)
+                return None
+            if len(meta["ids"]) != len(meta["doc_ids"]) or meta["n"] != len(meta["ids"]):
+                log.warning("lexical index in %s is inconsistent; rebuilding", folder)
+                return None
             model = None
             if (folder / "bm25").exists():
                 import bm25s

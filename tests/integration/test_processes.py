@@ -1,0 +1,49 @@
+"""Many processes on one data folder: nothing breaks, nothing is trusted that should not be."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from assistant.service import Assistant
+from assistant.settings import load_settings
+from index.sources import load_default
+from index.types import Document
+
+ARTICLE = load_default()[0]
+
+
+def test_eight_asks_at_once_on_a_fresh_folder_all_answer(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_DATA_DIR"] = str(tmp_path / "data")
+    cmd = [sys.executable, "-m", "assistant.cli", "ask", "--json", "Where is NATO headquartered?"]
+    procs = [
+        subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(8)
+    ]
+    results = [(*p.communicate(timeout=300), p.returncode) for p in procs]
+    for out, errs, code in results:
+        assert code == 0, errs.decode(errors="replace")
+        answer = json.loads(out)
+        assert answer["grounded"] and "Brussels" in answer["citations"][0]["quote"]
+    assert not list((tmp_path / "data" / "chroma").glob(".write-test*"))
+
+
+def test_a_bm25_cache_of_another_corpus_is_not_trusted(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data")
+    Assistant.open(settings)  # builds the shipped article's index and its BM25 cache
+    (cache,) = [p for p in (tmp_path / "data" / "lexical").iterdir() if not p.name.startswith(".")]
+    meta = json.loads((cache / "meta.json").read_text())
+    # valid JSON, consistent, but indexing other chunk ids (another corpus's cache)
+    other = Document(id="other", title="Other", text="Bananas are yellow.", source="x")
+    meta |= {"ids": ["other:0-19:0"], "doc_ids": [other.id], "n": 1, "fingerprint": "x:y"}
+    (cache / "meta.json").write_text(json.dumps(meta))
+    reopened = Assistant.open(settings)
+    answer = reopened.ask("Where is the alliance headquartered?")
+    assert answer.grounded and "Brussels" in answer.citations[0].quote
+    assert any(p.lexical is not None for p in answer.passages)  # BM25 rebuilt, searching again
+    rebuilt = json.loads((cache / "meta.json").read_text())
+    assert rebuilt["fingerprint"] != "x:y" and len(rebuilt["ids"]) > 1
