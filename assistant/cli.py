@@ -113,7 +113,7 @@ def index(sources: SourcesArg = None) -> None:
     except USER_ERRORS as exc:
         raise _handle(exc) from exc
     if sources:
-        remember_sources(settings, sources)
+        remember_sources(settings, sources, list(assistant.documents.values()))
     r = assistant.sync_report
     state = "rebuilt" if r.rebuilt else ("updated" if r.touched else "up to date")
     out.print(

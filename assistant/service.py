@@ -8,8 +8,11 @@ how the index layer's errors reach users (as ``assistant.errors``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,7 +28,7 @@ from assistant.retrieval import HybridRetriever, Retrieved
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Document, Mode, Turn
 from index.chunking import ChunkSettings
-from index.errors import IndexLayerError
+from index.errors import IndexLayerError, SourceError
 from index.index import Index
 from index.sources import document_from_bytes, load_default, load_sources, shipped_article_path
 from index.store import StoreConfig, SyncReport
@@ -71,15 +74,38 @@ def read_upload(name: str, data: bytes, doc_id: str | None = None) -> Document:
 
 
 CORPUS_FILE = "corpus.json"
+SNAPSHOT_FILE = "documents.jsonl"
 
 
-def remember_sources(settings: Settings, sources: Sequence[str | Path]) -> None:
+def remember_sources(
+    settings: Settings, sources: Sequence[str | Path], documents: Sequence[Document] = ()
+) -> None:
     """Record what ``assistant index PATH ...`` indexed, so later runs (ask, chat, the page)
-    answer from that corpus instead of quietly re-indexing the shipped article over it."""
-    path = Path(settings.data_dir) / CORPUS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"sources": [str(Path(s).resolve()) for s in sources]}
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    answer from that corpus instead of quietly re-indexing the shipped article over it; and
+    keep the documents themselves beside the index, so a source file moved or deleted after
+    indexing does not stop every ask. Both files are written whole, then renamed in."""
+    folder = Path(settings.data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    snapshot = "".join(
+        json.dumps(
+            {"id": d.id, "title": d.title, "text": d.text, "source": d.source}, ensure_ascii=False
+        )
+        + "\n"
+        for d in documents
+    )
+    data = {
+        "sources": [str(Path(s).resolve()) for s in sources],
+        "documents_sha256": hashlib.sha256(snapshot.encode("utf-8")).hexdigest(),
+    }
+    _write_whole(folder / SNAPSHOT_FILE, snapshot)
+    _write_whole(folder / CORPUS_FILE, json.dumps(data, indent=2))
+
+
+def _write_whole(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
 
 
 def remembered_sources(settings: Settings) -> list[Path] | None:
@@ -90,14 +116,41 @@ def remembered_sources(settings: Settings) -> list[Path] | None:
         return None
 
 
+def remembered_documents(settings: Settings) -> list[Document] | None:
+    """The documents ``assistant index`` kept, if their checksum still matches; else None."""
+    folder = Path(settings.data_dir)
+    try:
+        want = json.loads((folder / CORPUS_FILE).read_text(encoding="utf-8"))["documents_sha256"]
+        raw = (folder / SNAPSHOT_FILE).read_bytes()
+        if hashlib.sha256(raw).hexdigest() != want:
+            log.warning("the kept documents in %s do not match their checksum", folder)
+            return None
+        rows = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line]
+        return [
+            Document(id=r["id"], title=r["title"], text=r["text"], source=r["source"]) for r in rows
+        ] or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def pick_corpus(
     settings: Settings, sources: Sequence[str | Path] | None
 ) -> tuple[list[Document], list[str]]:
     """The documents to index and the source names for the manifest: the given sources, else
-    the ones ``assistant index`` remembered, else the shipped article."""
-    sources = sources or remembered_sources(settings)
+    the ones ``assistant index`` remembered (re-read, so an edited article is re-indexed; the
+    kept copies when a file is gone or unreadable), else the shipped article."""
     if sources:
         return load_sources(sources).documents, [str(s) for s in sources]
+    remembered = remembered_sources(settings)
+    if remembered:
+        try:
+            return load_sources(remembered).documents, [str(s) for s in remembered]
+        except SourceError as exc:
+            kept = remembered_documents(settings)
+            if kept is None:
+                raise
+            log.warning("answering from the kept documents: %s", exc)
+            return kept, [str(s) for s in remembered]
     return load_default(), [str(shipped_article_path())]
 
 

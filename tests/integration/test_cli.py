@@ -197,3 +197,29 @@ def test_invalid_utf8_in_arguments_and_stdin_is_one_sentence(tmp_path: Path) -> 
     both = chat.stdout + chat.stderr
     assert b"not valid UTF-8" in both and b"Traceback" not in both
     assert b"NATO headquarters in Brussels" in chat.stdout  # the chat went on
+
+
+def test_asks_need_no_source_files_after_indexing(tmp_path: Path) -> None:
+    story = tmp_path / "bakery.txt"
+    story.write_text(
+        "Lisbon bakery wins prize\n\nThe bakery in Alfama sells 4,000 custard tarts every day.\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["index", str(story)]).exit_code == 0
+    story.unlink()  # moved or deleted after indexing
+    result = runner.invoke(app, ["ask", "--json", "How many tarts does the bakery sell a day?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["grounded"] and "4,000 custard tarts" in data["citations"][0]["quote"]
+
+
+def test_kept_documents_that_fail_their_checksum_are_not_used(tmp_path: Path) -> None:
+    story = tmp_path / "bakery.txt"
+    story.write_text("Bakery news\n\nThe bakery sells 4,000 tarts every day.\n", encoding="utf-8")
+    assert runner.invoke(app, ["index", str(story)]).exit_code == 0
+    story.unlink()
+    kept = Path(os.environ["ASSISTANT_DATA_DIR"]) / "documents.jsonl"
+    kept.write_text(kept.read_text().replace("4,000", "9,999"), encoding="utf-8")
+    result = runner.invoke(app, ["ask", "How many tarts?"])
+    assert result.exit_code == 1
+    assert "bakery.txt" in result.output and "Traceback" not in result.output
