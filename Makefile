@@ -62,6 +62,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 # `make bench BENCH_ARGS=--quick` for sizes 1 and 1,000 only; `python -m bench.run --help`
 bench: $(BENCH_STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
+	$(PY) -m bench.load run
 
 # Retrain the reader from ../shared/data (SQuAD; see training/reader/): about 70 min on 2 cores.
 # torch and transformers live in their own venv and never reach the product's install.

@@ -172,10 +172,11 @@ def _folder_lock(
     Embedded Chroma (SQLite) fails in many ways when several processes create or write one
     folder at once (measured: 7 of 8 asks started together on a fresh folder failed). The lock
     (``filelock``, released by the OS if its holder dies) makes the others wait, bounded, and
-    they then open the index the first one built. A Chroma server or an injected client is
-    shared state of its own: no local lock.
+    they then open the index the first one built. With a Chroma server the same lock
+    serialises the replicas that share this data folder (one machine); replicas on other
+    machines are not covered yet. An injected client (tests) takes no lock.
     """
-    if client is not None or config.chroma_url:
+    if client is not None:
         yield
         return
     from filelock import FileLock, Timeout
