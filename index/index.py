@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -190,12 +191,17 @@ def _folder_lock(
             "set ASSISTANT_DATA_DIR to a folder you can write."
         ) from exc
     lock = FileLock(str(folder / LOCK_FILE))
+    holder = folder / f"{LOCK_FILE}.holder"
     try:
         lock.acquire(timeout=0)
     except Timeout:
+        try:
+            who = f"process {int(holder.read_text(encoding='utf-8').split()[0])}"
+        except (OSError, ValueError, IndexError):
+            who = "another process"
         if progress:
-            progress("waiting for another process to finish with the index", 0, 1)
-        log.info("waiting for the index lock in %s", folder)
+            progress(f"waiting for {who} to finish with the index", 0, 1)
+        log.info("waiting for %s to release the index lock in %s", who, folder)
         try:
             lock.acquire(timeout=LOCK_TIMEOUT_S)
         except Timeout:
@@ -204,6 +210,8 @@ def _folder_lock(
                 f"{LOCK_TIMEOUT_S:.0f} s; try again when it is done."
             ) from None
     try:
+        with contextlib.suppress(OSError):  # only a name for the others' progress line
+            holder.write_text(f"{os.getpid()}\n", encoding="utf-8")
         yield
     finally:
         lock.release()

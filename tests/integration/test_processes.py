@@ -47,3 +47,36 @@ def test_a_bm25_cache_of_another_corpus_is_not_trusted(tmp_path: Path) -> None:
     assert any(p.lexical is not None for p in answer.passages)  # BM25 rebuilt, searching again
     rebuilt = json.loads((cache / "meta.json").read_text())
     assert rebuilt["fingerprint"] != "x:y" and len(rebuilt["ids"]) > 1
+
+
+def test_a_second_opener_waits_and_names_the_holder(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "index.lock.holder").write_text("4242\n")
+    # another process holds the folder's lock until its stdin closes
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from filelock import FileLock; "
+            f"lock = FileLock({str(data / 'index.lock')!r}); lock.acquire(); "
+            "print('held', flush=True); sys.stdin.read(); lock.release()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        seen: list[str] = []
+
+        def progress(stage: str, _done: int, _total: int) -> None:
+            seen.append(stage)
+            if holder.stdin and not holder.stdin.closed:
+                holder.stdin.close()  # the opener is waiting: let the holder finish
+
+        opened = Assistant.open(load_settings(data_dir=data), progress=progress)
+        assert seen[0] == "waiting for process 4242 to finish with the index"
+        assert opened.ask("Where is NATO headquartered?").grounded
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
