@@ -173,6 +173,7 @@ class ExtractiveAnswerer:
             passages=list(passages),
             confidence=confidence,
             short_answer=short_answer(best),
+            claims_shown=1,
         )
 
 

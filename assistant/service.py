@@ -226,9 +226,14 @@ class Assistant:
                     "LLM mode needs an endpoint: set ASSISTANT_LLM_BASE_URL (and "
                     "ASSISTANT_LLM_MODEL), or use the offline extractive mode."
                 )
+            from assistant.grounding import Grounder
             from assistant.llm import LLMAnswerer, LLMClient
 
-            self._llm = LLMAnswerer(LLMClient.from_settings(self.settings), self.settings)
+            self._llm = LLMAnswerer(
+                LLMClient.from_settings(self.settings),
+                self.settings,
+                grounder=Grounder(self.extractive),
+            )
         return self._llm
 
     def llm_health(self) -> Health | None:

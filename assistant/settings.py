@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     llm_read_timeout: float = Field(30.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)
     llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_total_timeout: float = Field(
+        120.0, gt=0, description="One deadline per LLM call, retries and trickling included."
+    )
+    llm_citations: Literal["sentences", "quotes"] = Field(
+        "sentences",
+        description="How the model cites: sentence numbers in JSON (needs response_format), "
+        "or quotes in free text.",
+    )
     max_question_chars: int = Field(MAX_QUESTION_CHARS, ge=10)
 
     @field_validator("chroma_url", "llm_base_url")
@@ -85,9 +93,37 @@ class Settings(BaseSettings):
                 value = mask_secret(value.get_secret_value())
             elif isinstance(value, Path):
                 value = str(value)
+            elif name in {"llm_base_url", "chroma_url"} and value:
+                value = display_url(value)
             out[name] = value
         out["effective_mode"] = self.effective_mode
         return out
+
+
+def display_url(url: str) -> str:
+    """The URL safe to show: no ``user:password@`` part, and every query value masked (keys
+    travel as ``?key=…`` on some services)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.username is not None or parts.password is not None:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    query = parts.query
+    if query:
+        query = "&".join(
+            f"{pair.split('=', 1)[0]}=****" if "=" in pair else "****" for pair in query.split("&")
+        )
+    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=""))
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The secret parts of a URL (password, query values), to redact from any text."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    found = [parts.password or "", parts.username or ""]
+    found += [pair.split("=", 1)[1] for pair in parts.query.split("&") if "=" in pair]
+    return [s for s in found if len(s) >= 4]
 
 
 def mask_secret(secret: str | None) -> str | None:

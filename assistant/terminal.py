@@ -37,9 +37,12 @@ def shown(text: str) -> str:
 
 def answer_lines(answer: Answer) -> list[str]:
     """Rich markup: the answer (a decline in yellow; the short answer bold inside its quoted
-    sentence when the reader marked one), then one dim line per citation."""
+    sentence when the reader marked one), then per citation its sentence (LLM answers cite by
+    sentence, so the quote is not in the text) and a dim line naming where it stands."""
+    note = answer.left_out()
+    tail = [f"[dim]{shown(note)}[/]"] if note else []
     if not answer.grounded:
-        return [f"[yellow]{shown(answer.text)}[/]"]
+        return [f"[yellow]{shown(answer.text)}[/]", *tail]
     short = answer.short_answer
     first = answer.citations[0] if answer.citations else None
     if (
@@ -53,8 +56,8 @@ def answer_lines(answer: Answer) -> list[str]:
         lines = [f"“{shown(q[:s])}[bold]{shown(q[s:e])}[/bold]{shown(q[e:])}” [{first.n}]"]
     else:
         lines = [shown(answer.text)]
-    lines += [
-        f"  [dim]\\[{c.n}] {shown(c.title)} — characters {c.start}–{c.end}[/]"
-        for c in answer.citations
-    ]
-    return lines
+    for c in answer.citations:
+        if answer.mode == "llm":
+            lines.append(f"  \\[{c.n}] “{shown(c.quote)}”")
+        lines.append(f"  [dim]\\[{c.n}] {shown(c.title)} — characters {c.start}–{c.end}[/]")
+    return lines + tail

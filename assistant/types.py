@@ -79,4 +79,16 @@ class Answer(BaseModel):
     confidence: float = 0.0  # the reader's score of the best sentence: what declining compares
     short_answer: ShortAnswer | None = None  # the answer's words inside the first citation
     dropped_quotes: int = 0  # LLM quotes that could not be verified and were removed
+    claims_shown: int = 0  # statements the answer makes (an extractive answer makes one)
+    claims_removed: int = 0  # LLM claims not stated by the sentences they cite, not shown
     fallback_reason: str | None = None  # set when an LLM answer fell back to extractive
+
+    def left_out(self) -> str | None:
+        """What the checks removed from a model's answer, in one sentence; None when nothing.
+        The page and the CLI both show it, so a user knows the model said more."""
+        parts = []
+        if self.claims_removed:
+            parts.append(f"{self.claims_removed} claim(s) the cited sentences do not state")
+        if self.dropped_quotes:
+            parts.append(f"{self.dropped_quotes} quote(s) the article does not hold")
+        return f"Left out of the model's answer: {' and '.join(parts)}." if parts else None

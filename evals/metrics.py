@@ -162,6 +162,8 @@ class ItemScore(BaseModel):
     citations: int = 0
     valid_citations: int = 0
     cited_chars: int = 0
+    claims_shown: int = 0  # claims the answer states (an extractive answer states one)
+    claims_removed: int = 0  # model claims judged unsupported and not shown
     latency_ms: float | None = None
 
     @computed_field  # type: ignore[prop-decorator]
@@ -193,6 +195,8 @@ def score_item(
         "citations": len(answer.citations),
         "valid_citations": valid,
         "cited_chars": sum(len(c.quote) for c in answer.citations),
+        "claims_shown": answer.claims_shown,
+        "claims_removed": answer.claims_removed,
         "latency_ms": latency_ms if latency_ms is not None and math.isfinite(latency_ms) else None,
     }
     if item.answerable:
@@ -259,6 +263,8 @@ def compute_metrics(rows: Iterable[RowLike]) -> dict[str, float]:
         "refusal_recall": _mean(s.declined for s in unanswerable),
         "false_refusal_rate": _mean(s.declined for s in answerable),
         "cited_chars_mean": _mean(s.cited_chars for s in answered),
+        "claims_removed_mean": _mean(s.claims_removed for s in scores),
+        "unanswerable_claims_mean": _mean(s.claims_shown for s in unanswerable),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
         "pass_rate": _mean(s.passed for s in scores),

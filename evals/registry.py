@@ -194,6 +194,23 @@ METRICS: dict[str, Metric] = {
             "chars",
             "answered",
         ),
+        Metric(
+            "claims_removed_mean",
+            "claims removed (mean)",
+            "model claims per question that the cited sentences did not state, removed "
+            "before showing (LLM mode)",
+            _L,
+            "score",
+            "items",
+        ),
+        Metric(
+            "unanswerable_claims_mean",
+            "claims on unanswerable (mean)",
+            "claims shown per question the article does not answer: each one is unsupported",
+            _L,
+            "score",
+            "unanswerable",
+        ),
         _latency("latency_p50_ms", "latency p50", "median wall time per question"),
         _latency("latency_p95_ms", "latency p95", "95th percentile wall time per question"),
         Metric(

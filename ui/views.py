@@ -61,11 +61,9 @@ def render_answer(
         with st.expander(f"Retrieved passages with scores ({len(answer.passages)})"):
             for passage in answer.passages:
                 render_passage(passage, documents, scores=True)
-    if answer.dropped_quotes:
-        st.caption(
-            f"{answer.dropped_quotes} quote(s) from the model could not be found in the article "
-            "and were left out."
-        )
+    note = answer.left_out()
+    if note:
+        st.caption(note)
 
 
 def render_declined(answer: Answer, documents: Mapping[str, Document]) -> None:

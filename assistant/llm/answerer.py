@@ -1,30 +1,59 @@
-"""The LLM answerer: prompt, model, then quote verification, into one ``Answer``.
+"""The LLM answerer: prompt, model, then every claim judged, into one ``Answer``.
+
+Two ways to cite, chosen by ``Settings.llm_citations``:
+
+- ``sentences`` (default): the model sees numbered sentences and replies in JSON with claims
+  and the numbers of the sentences stating them (``assistant.llm.claims``). The quotes are the
+  sentences themselves, so they are verbatim with exact offsets by construction.
+- ``quotes``: for servers without JSON-schema output, the model writes free text with quotes
+  and ``[n]`` markers, and ``assistant.verify`` keeps only the quotes the passages hold. A JSON
+  reply that cannot be read is also read this way.
+
+Either way each claim is then judged on its own (``assistant.grounding``): a claim is shown only
+if a sentence it cites states it, unsupported claims are removed and counted in
+``Answer.claims_removed``, and an answer left with no claim declines, with the closest passages.
+When the reader finds no sentence that answers (the offline answerer would decline), the answer
+declines whatever the model says. ``grounded`` is true only when every shown claim is supported.
 
 It raises the typed LLM errors (``assistant.errors.LLMError``) and nothing else on endpoint
 failure; falling back to the extractive answerer is ``assistant.answerers.FallbackAnswerer``'s
 job, not this one's.
 
-Streaming: ``stream()`` returns the ``assistant.answerers.AnswerStream`` every answerer returns.
-Iterating it yields the model's raw text deltas as they arrive (for a live display); when the
-iteration ends, ``.answer`` holds the verified ``Answer``. The verified text can differ from the
-streamed one (unverifiable quotes are removed, markers renumbered, quotes shown in the source's
-spelling), so a display should replace the streamed text with ``answer.text`` at the end.
+Streaming: ``stream()`` returns the ``AnswerStream`` every answerer returns. Iterating it yields
+draft text as the model writes (a JSON reply's claim texts, never the JSON); when the iteration
+ends, ``.answer`` holds the judged ``Answer``, which a display should swap in for the draft.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 from assistant.answerers import AnswerStream
+from assistant.grounding import Evidence, Grounder
+from assistant.llm.claims import (
+    MAX_SENTENCES,
+    Reply,
+    claims_messages,
+    live_text,
+    parse_reply,
+    response_format,
+)
 from assistant.llm.client import LLMClient
 from assistant.llm.prompt import REFUSAL, answer_messages
 from assistant.settings import Settings
-from assistant.types import Answer, Document, Passage
-from assistant.verify import Verification, verify_answer
+from assistant.types import Answer, Citation, Document, Passage
+from assistant.verify import find_quotes, verify_answer
+from index.sentences import sentence_spans
 
-DEFAULT_MAX_TOKENS = 512  # a cited answer of one to three sentences fits easily
+DEFAULT_MAX_TOKENS = 384  # three short claims with their numbers fit easily
 FIRST_TOKEN = "llm_first_token"  # timings key: milliseconds until the model's first delta
+MAX_CLAIM_CHARS = 600  # a claim is a sentence or two; a longer one is cut at a word
+_MARKER = re.compile(r"\[\s*(\d{1,3})(?:\s*[,;]\s*\d{1,3})*\s*\]")
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])+[.,;:!?]?")
+Citations = Literal["sentences", "quotes"]
 
 
 def _ms(seconds: float) -> float:
@@ -32,91 +61,240 @@ def _ms(seconds: float) -> float:
 
 
 class LLMAnswerer:
-    """Answers from retrieved passages through an OpenAI-compatible model, quotes verified."""
+    """Answers from retrieved passages through an OpenAI-compatible model, claim by claim."""
 
     def __init__(
         self,
         client: LLMClient,
         settings: Settings | None = None,
         *,
+        grounder: Grounder | None = None,
         max_tokens: int | None = DEFAULT_MAX_TOKENS,
+        citations: Citations | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
+        self.grounder = grounder or Grounder.default((settings or Settings()).decline_threshold)
         self.max_tokens = max_tokens
+        self.citations: Citations = citations or (
+            settings.llm_citations if settings is not None else "sentences"
+        )
 
-    def _params(self) -> dict[str, float | int]:
-        params: dict[str, float | int] = {}
+    def answer(
+        self, question: str, passages: Sequence[Passage], documents: Mapping[str, Document]
+    ) -> Answer:
+        """One judged answer, asked without streaming."""
+        if not passages:
+            return self._declined(question, passages)
+        ask = _Ask(self, question, passages, documents)
+        started = time.perf_counter()
+        completion = self.client.complete(ask.messages, **ask.params)
+        return ask.finish(completion.text, time.perf_counter() - started)
+
+    def stream(
+        self, question: str, passages: Sequence[Passage], documents: Mapping[str, Document]
+    ) -> AnswerStream:
+        """Draft text while the model writes; ``.answer`` when done (see the module docstring)."""
+        if not passages:
+            declined = self._declined(question, passages)
+            return AnswerStream(
+                iter([declined.text]), lambda _text, _s: declined, first_token_key=FIRST_TOKEN
+            )
+        ask = _Ask(self, question, passages, documents)
+        raw: list[str] = []
+
+        def deltas() -> Iterator[str]:
+            yield from live_text(self.client.stream(ask.messages, **ask.params), raw)
+
+        def finish(_draft: str, llm_seconds: float) -> Answer:
+            return ask.finish("".join(raw), llm_seconds)
+
+        return AnswerStream(deltas(), finish, first_token_key=FIRST_TOKEN)
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {}
         if self.settings is not None:
             params["temperature"] = self.settings.llm_temperature
         if self.max_tokens is not None:
             params["max_tokens"] = self.max_tokens
         return params
 
-    def answer(
-        self, question: str, passages: Sequence[Passage], documents: Mapping[str, Document]
-    ) -> Answer:
-        """One verified answer. With no passages the model is not asked: nothing to quote."""
-        if not passages:
-            return self._declined(question)
-        messages = answer_messages(question, passages, _titles(documents))
-        started = time.perf_counter()
-        completion = self.client.complete(messages, **self._params())
-        return self._verified(
-            question, passages, documents, completion.text, time.perf_counter() - started
+    def _declined(self, question: str, passages: Sequence[Passage]) -> Answer:
+        timings = {"llm": 0.0, "verify": 0.0}
+        return Answer(
+            text=REFUSAL,
+            grounded=False,
+            mode="llm",
+            query=question,
+            passages=list(passages),
+            timings=timings,
         )
 
-    def stream(
-        self, question: str, passages: Sequence[Passage], documents: Mapping[str, Document]
-    ) -> AnswerStream:
-        """Raw deltas while the model writes; ``.answer`` when done (see the module docstring)."""
 
-        def finish(text: str, llm_seconds: float) -> Answer:
-            return self._verified(question, passages, documents, text, llm_seconds)
+class _Ask:
+    """One question's prompt and the judging of its reply (the reader's evidence is shared)."""
 
-        if not passages:
-            declined = self._declined(question)
-            return AnswerStream(
-                iter([declined.text]), lambda _text, _s: declined, first_token_key=FIRST_TOKEN
-            )
-        messages = answer_messages(question, passages, _titles(documents))
-        return AnswerStream(
-            self.client.stream(messages, **self._params()), finish, first_token_key=FIRST_TOKEN
-        )
-
-    def _verified(
+    def __init__(
         self,
+        owner: LLMAnswerer,
         question: str,
         passages: Sequence[Passage],
         documents: Mapping[str, Document],
-        text: str,
-        llm_seconds: float,
-    ) -> Answer:
+    ) -> None:
+        self.question = question
+        self.passages = list(passages)
+        self.documents = documents
+        self.titles = {doc_id: doc.title for doc_id, doc in documents.items()}
         started = time.perf_counter()
-        result: Verification = verify_answer(
-            text,
-            passages,
-            {doc_id: doc.text for doc_id, doc in documents.items()},
-            _titles(documents),
-            refusal=REFUSAL,
+        self.evidence: Evidence = owner.grounder.evidence(question, passages, documents)
+        self.reader_ms = _ms(time.perf_counter() - started)
+        self.grounder = owner.grounder
+        self.params = owner.params()
+        self.sentences = self.evidence.sentences[:MAX_SENTENCES]
+        if owner.citations == "sentences":
+            several = len({c.passage.doc_id for c in self.sentences}) > 1
+            titles = [self.titles.get(c.passage.doc_id, "") for c in self.sentences]
+            self.messages = claims_messages(
+                question, [c.text for c in self.sentences], titles if several else ()
+            )
+            self.params["response_format"] = response_format(len(self.sentences))
+        else:
+            self.messages = answer_messages(question, passages, self.titles)
+
+    def finish(self, raw: str, llm_seconds: float) -> Answer:
+        started = time.perf_counter()
+        reply = parse_reply(raw)
+        answer = self._from_claims(reply) if reply is not None else self._from_quotes(raw)
+        answer.timings = {
+            "reader": self.reader_ms,
+            "llm": _ms(llm_seconds),
+            "verify": _ms(time.perf_counter() - started),
+        }
+        return answer
+
+    # -- sentence-number replies ------------------------------------------------------------
+    def _from_claims(self, reply: Reply) -> Answer:
+        written = len(reply.claims)
+        if not reply.answerable or not reply.claims:
+            return self._decline(removed=written)
+        if not self.evidence.answerable:
+            return self._decline(removed=written)
+        numbers: dict[int, int] = {}  # sentence number -> citation number
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for claim in reply.claims:
+            ids = [i for i in claim.sentences if 1 <= i <= len(self.sentences)]
+            cited = [self.sentences[i - 1] for i in ids]
+            text = _clean_claim(claim.text)
+            if not text or not self.grounder.check(text, cited).supported:
+                continue
+            marks = []
+            for i in ids:
+                if i not in numbers:
+                    numbers[i] = len(citations) + 1
+                    citations.append(self._citation(numbers[i], self.sentences[i - 1]))
+                marks.append(f"[{numbers[i]}]")
+            parts.append(f"{text} {''.join(marks)}")
+        if not parts:
+            return self._decline(removed=written)
+        return self._answer(
+            " ".join(parts), citations, shown=len(parts), removed=written - len(parts)
         )
-        verify_ms = _ms(time.perf_counter() - started)
-        shown = result.text if result.text else REFUSAL
+
+    def _citation(self, n: int, sentence: Any) -> Citation:
+        doc_id = sentence.passage.doc_id
+        return Citation(
+            n=n,
+            doc_id=doc_id,
+            chunk_id=sentence.passage.chunk_id,
+            start=sentence.start,
+            end=sentence.end,
+            quote=sentence.text,
+            title=self.titles.get(doc_id, doc_id),
+        )
+
+    # -- free-text replies with quotes ------------------------------------------------------
+    def _from_quotes(self, raw: str) -> Answer:
+        texts = {doc_id: doc.text for doc_id, doc in self.documents.items()}
+        first = verify_answer(raw, self.passages, texts, self.titles, refusal=REFUSAL)
+        if first.refused or not first.citations:
+            return self._decline(removed=len(claim_spans(first.text)), dropped=first.dropped)
+        if not self.evidence.answerable:
+            return self._decline(removed=len(claim_spans(first.text)), dropped=first.dropped)
+        kept: list[str] = []
+        claims = claim_spans(first.text)
+        for claim in claims:
+            cited = [
+                s
+                for n in _markers(claim)
+                if 1 <= n <= len(first.citations)
+                for s in self.evidence.covering(
+                    first.citations[n - 1].doc_id,
+                    first.citations[n - 1].start,
+                    first.citations[n - 1].end,
+                )
+            ]
+            text = _MARKER.sub("", claim).strip()
+            if text and self.grounder.check(text, cited).supported:
+                kept.append(claim)
+        removed = len(claims) - len(kept)
+        if not kept:
+            return self._decline(removed=removed, dropped=first.dropped)
+        # the kept claims' quotes are the source's own words: verifying again renumbers them
+        final = verify_answer(" ".join(kept), self.passages, texts, self.titles)
+        return self._answer(
+            final.text, final.citations, shown=len(kept), removed=removed, dropped=first.dropped
+        )
+
+    # -- results ----------------------------------------------------------------------------
+    def _answer(
+        self, text: str, citations: list[Citation], *, shown: int, removed: int, dropped: int = 0
+    ) -> Answer:
+        """The answer with its claims (``shown`` of them); none shown is a decline."""
         return Answer(
-            text=shown,
-            citations=result.citations,
-            grounded=result.grounded,
+            text=text if shown else REFUSAL,
+            citations=citations if shown else [],
+            grounded=bool(shown),
             mode="llm",
-            passages=list(passages),
-            timings={"llm": _ms(llm_seconds), "verify": verify_ms},
-            query=question,
-            dropped_quotes=result.dropped,
+            passages=self.passages,
+            query=self.question,
+            confidence=self.evidence.confidence,
+            claims_shown=shown,
+            claims_removed=removed,
+            dropped_quotes=dropped,
         )
 
-    def _declined(self, question: str) -> Answer:
-        timings = {"llm": 0.0, "verify": 0.0}
-        return Answer(text=REFUSAL, grounded=False, mode="llm", query=question, timings=timings)
+    def _decline(self, *, removed: int, dropped: int = 0) -> Answer:
+        return self._answer(REFUSAL, [], shown=0, removed=removed, dropped=dropped)
 
 
-def _titles(documents: Mapping[str, Document]) -> dict[str, str]:
-    return {doc_id: doc.title for doc_id, doc in documents.items()}
+def _clean_claim(text: str) -> str:
+    """A claim as shown: one line, without the model's own markers, cut at a word if long."""
+    text = " ".join(_MARKER.sub("", text).split())
+    if len(text) > MAX_CLAIM_CHARS:
+        text = text[:MAX_CLAIM_CHARS].rsplit(" ", 1)[0] + " …"
+    return text
+
+
+def _markers(text: str) -> list[int]:
+    return [int(n) for m in _MARKER.finditer(text) for n in re.findall(r"\d{1,3}", m.group(0))]
+
+
+def claim_spans(text: str) -> list[str]:
+    """The claims of a free-text answer: its sentences, never cut inside a quotation."""
+    masked = list(text)
+    for q in find_quotes(text):
+        # a quote's own full stops end no claim, except one that ends the quote and the sentence
+        for i in range(q.inner_start, q.inner_end):
+            if not masked[i].isspace() and not (i == q.inner_end - 1 and masked[i] in ".!?…"):
+                masked[i] = "x"
+    claims: list[str] = []
+    for s, e in sentence_spans("".join(masked)):
+        piece = text[s:e].strip()
+        lead = _LEADING_MARKERS.match(piece)
+        if lead and claims:  # "… said “x.” [1] Then …" splits before the marker: it goes back
+            claims[-1] += " " + lead.group(0).strip()
+            piece = piece[lead.end() :].strip()
+        if piece:
+            claims.append(piece)
+    return claims

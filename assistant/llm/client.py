@@ -35,10 +35,11 @@ from assistant.errors import (
     LLMTimeoutError,
     LLMUnreachableError,
 )
-from assistant.llm.errors import HTTPX_ERRORS, StatusError, display_url, map_httpx_error
+from assistant.llm.errors import HTTPX_ERRORS, StatusError, map_httpx_error
 from assistant.llm.retry import RetryPolicy
 from assistant.llm.stream import iter_events
 from assistant.llm.wire import Completion, Health, Message, StreamEvent, parse_completion
+from assistant.settings import display_url, url_secrets
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -85,6 +86,7 @@ class LLMClient:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self._api_key = api_key or None
+        self._secrets = [s for s in [self._api_key, *url_secrets(base_url)] if s]
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.total_timeout = total_timeout
@@ -112,6 +114,7 @@ class LLMClient:
             "connect_timeout": settings.llm_connect_timeout,
             "read_timeout": settings.llm_read_timeout,
             "max_retries": settings.llm_max_retries,
+            "total_timeout": settings.llm_total_timeout,
             "default_params": {"temperature": settings.llm_temperature},
         }
         return cls(**{**options, **overrides})
@@ -166,23 +169,26 @@ class LLMClient:
             raise self._map(exc) from exc
 
     def health(self) -> Health:
-        """Does the endpoint answer? ``GET /models``, else a 1-token completion. Never raises
-        for endpoint failures: the outcome and its one-sentence reason are in the result."""
+        """Does the endpoint answer a chat? ``GET /models`` says what it lists, then a real
+        1-token chat completion decides: a server whose listing works but whose chat fails is
+        not healthy. Never raises for endpoint failures: the outcome and its one-sentence
+        reason are in the result."""
         try:
-            verdict = self._models_health(self._http.get(self._url("models")))
+            listing = self._models_health(self._http.get(self._url("models")))
         except HTTPX_ERRORS as exc:
             error = self._map(exc)
             if isinstance(error, LLMUnreachableError | LLMTimeoutError):
                 return Health(False, str(error))
-            verdict = None  # the listing failed oddly: a completion may still work
-        if verdict is not None:
-            return verdict
+            listing = None  # the listing failed oddly: the chat may still work
+        if listing is not None and not listing.ok:
+            return listing  # refused our key: a chat would be refused too
         no_retries = dataclasses.replace(self.retry, max_retries=0)
         try:  # a health check reports; it does not wait for a recovery
             self._complete(HEALTH_PROBE, {"max_tokens": 1}, no_retries)
         except LLMError as error:
             return Health(False, str(error))
-        return Health(True, f"{self._where} answered a 1-token completion.")
+        listed = f" ({listing.detail.removesuffix('.')})" if listing is not None else ""
+        return Health(True, f"{self._where} answered a 1-token chat completion{listed}.")
 
     # internals --------------------------------------------------------------
 
@@ -215,8 +221,8 @@ class LLMClient:
         return body
 
     def _redact(self, text: str) -> str:
-        if self._api_key and self._api_key in text:
-            text = text.replace(self._api_key, "****")
+        for secret in self._secrets:
+            text = text.replace(secret, "****")
         return text
 
     def _map(self, exc: Exception) -> LLMError:
@@ -291,7 +297,7 @@ class LLMClient:
         except (ValueError, AttributeError, TypeError):
             return None
         listed = "" if self.model in ids else f"; model {self.model!r} is not listed"
-        return Health(True, f"{self._where} lists {len(ids)} model(s){listed}.")
+        return Health(True, f"it lists {len(ids)} model(s){listed}")
 
 
 def _content_is_json(response: httpx.Response) -> bool:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -107,16 +106,6 @@ def retry_after(exc: BaseException | None) -> float | None:
     if isinstance(exc, httpx.HTTPStatusError):
         return parse_retry_after(exc.response.headers.get("retry-after"))
     return None
-
-
-def display_url(url: str) -> str:
-    """The URL without any user:password part, safe to show."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def is_refused(exc: BaseException) -> bool:

@@ -9,7 +9,9 @@ Not retried: a refused connection (nothing listens on the port, and trying again
 only delays the fallback answer, by 1.5 s with the default backoff), other statuses, read
 timeouts, anything that goes wrong mid-answer.
 Waits: exponential from ``backoff_base``, each capped at ``backoff_cap``; a ``Retry-After``
-header on the failed answer wins, capped at ``retry_after_cap``. The call's one deadline bounds
+header on the failed answer wins. A server asking for more than ``retry_after_max`` seconds is
+not waited for at all: the last failure is raised at once, so the answer falls back to the
+offline one instead of leaving the user looking at a spinner. The call's one deadline bounds
 the whole: a wait that would end past it is not started, and the last failure is raised instead.
 """
 
@@ -44,13 +46,17 @@ class RetryPolicy:
     max_retries: int = 2
     backoff_base: float = 0.5  # seconds before the first retry; doubles each time
     backoff_cap: float = 8.0  # no single backoff is longer than this
-    retry_after_cap: float = 30.0  # a server asking for longer than this is not waited for fully
+    retry_after_max: float = 5.0  # a server asking for longer than this is not retried
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (0-based)."""
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.retry_after_cap)
+            return max(retry_after, 0.0)
         return min(self.backoff_cap, self.backoff_base * 2.0**attempt)
+
+    def gives_up(self, retry_after: float | None) -> bool:
+        """A ``Retry-After`` this long means the answer should fall back now, not wait."""
+        return retry_after is not None and retry_after > self.retry_after_max
 
     def retrying(
         self,
@@ -70,6 +76,8 @@ class RetryPolicy:
         def stop(state: tenacity.RetryCallState) -> bool:
             # Computes the wait itself rather than reading tenacity's upcoming sleep: whether
             # the wait is known when stop runs differs between tenacity releases.
+            if self.gives_up(retry_after(_failure(state))):
+                return True
             return state.attempt_number > self.max_retries or clock() + wait(state) > deadline
 
         def before_sleep(state: tenacity.RetryCallState) -> None:

@@ -34,6 +34,7 @@ from assistant.llm import (
     LLMClient,
     answer_messages,
 )
+from assistant.llm.answerer import DEFAULT_MAX_TOKENS
 from assistant.settings import Settings
 from assistant.types import Passage
 from index.chunking import chunk_document
@@ -147,7 +148,10 @@ def test_time_to_first_token_is_measured(
 
 
 def test_health_against_the_server(llm_server: LLMServer, client: LLMClient) -> None:
+    llm_server.enqueue(answer("O"))
     assert client.health().ok
+    llm_server.enqueue(status(500))
+    assert not client.health().ok  # /models answers, the chat does not: not healthy
     llm_server.models_reply = status(404)
     llm_server.enqueue(answer("O"))
     health = client.health()
@@ -251,7 +255,7 @@ def test_nothing_listening_is_unreachable() -> None:
 
 
 def _question_id(body: dict[str, Any]) -> str:
-    match = re.search(r"question #(\d+)", body["messages"][-1]["content"])
+    match = re.search(r"#(\d+)", body["messages"][-1]["content"])
     assert match, "every test question carries its id"
     return match.group(1)
 
@@ -280,32 +284,32 @@ def test_twenty_concurrent_requests_do_not_cross(llm_server: LLMServer) -> None:
 
 
 def test_answerer_is_safe_from_many_threads(llm_server: LLMServer) -> None:
-    quotes = {
-        "0": "has moved about 100,000 soldiers",
-        "1": "no one else",
-        "2": "took office on Wednesday",
-        "3": "Nord Stream 2 pipeline",
+    asked = {
+        "0": ("How many soldiers has Russia moved to the border?", "moved about 100,000 soldiers"),
+        "1": ("Who will decide NATO's relationship with Ukraine?", "30 NATO allies and Ukraine"),
+        "2": ("Where are NATO's headquarters?", "NATO headquarters in Brussels"),
+        "3": ("What pipeline could Germany halt?", "Nord Stream 2 pipeline"),
     }
     together = threading.Barrier(8, timeout=5)
 
     def handler(body: dict[str, Any]) -> str:
         qid = _question_id(body)
         together.wait()
-        return f'It says "{quotes[str(int(qid) % 4)]}" [1].'
+        return f'It says "{asked[str(int(qid) % 4)][1]}" [1].'
 
     llm_server.set_handler(handler)
-    ps = passages("100,000 soldiers", "no one else", "took office", "Nord Stream")
     client = make_client(llm_server)
-    answerer = LLMAnswerer(client)
+    answerer = LLMAnswerer(client, citations="quotes")
 
     def ask(i: int) -> str:
-        result = answerer.answer(f"This is question #{i}.", ps, DOCS)
+        question, needle = asked[str(i % 4)]
+        result = answerer.answer(f"{question} #{i}", passages(needle), DOCS)
         assert result.grounded and len(result.citations) == 1
         return result.citations[0].quote
 
     with client, ThreadPoolExecutor(max_workers=8) as pool:
-        got = list(pool.map(ask, range(8), timeout=20))
-    assert got == [quotes[str(i % 4)] for i in range(8)]
+        got = list(pool.map(ask, range(8), timeout=60))
+    assert got == [asked[str(i % 4)][1] for i in range(8)]
 
 
 # --------------------------------------------------------------------------- the answerer
@@ -322,7 +326,7 @@ def test_answer_with_guillemet_quote_verifies(llm_server: LLMServer, client: LLM
     question = "Who decides NATO's relationship with Ukraine?"
     settings = Settings(llm_temperature=0.2)
 
-    result = LLMAnswerer(client, settings).answer(question, ps, DOCS)
+    result = LLMAnswerer(client, settings, citations="quotes").answer(question, ps, DOCS)
 
     assert result.mode == "llm" and result.grounded and result.dropped_quotes == 0
     [c] = result.citations
@@ -334,7 +338,7 @@ def test_answer_with_guillemet_quote_verifies(llm_server: LLMServer, client: LLM
     assert result.passages == ps and result.query == question
     sent = llm_server.requests[0].json
     assert sent["messages"] == answer_messages(question, ps, {DOC.id: DOC.title})
-    assert sent["temperature"] == 0.2 and sent["max_tokens"] == 512
+    assert sent["temperature"] == 0.2 and sent["max_tokens"] == DEFAULT_MAX_TOKENS
 
 
 def test_curly_quotes_fabrication_and_repointing(llm_server: LLMServer, client: LLMClient) -> None:
@@ -345,7 +349,7 @@ def test_curly_quotes_fabrication_and_repointing(llm_server: LLMServer, client: 
             "\u201cNATO will defend Kyiv with troops\u201d [1]."
         )
     )
-    result = LLMAnswerer(client).answer("How many soldiers?", ps, DOCS)
+    result = LLMAnswerer(client, citations="quotes").answer("How many soldiers?", ps, DOCS)
     assert result.grounded and result.dropped_quotes == 1
     assert [c.chunk_id for c in result.citations] == [ps[0].chunk_id]  # re-pointed to [1]
     assert "Kyiv" not in result.text
@@ -354,12 +358,14 @@ def test_curly_quotes_fabrication_and_repointing(llm_server: LLMServer, client: 
 
 def test_refusal_is_ungrounded(llm_server: LLMServer, client: LLMClient) -> None:
     llm_server.enqueue(answer(REFUSAL))
-    result = LLMAnswerer(client).answer("Who won the 2030 World Cup?", passages("Nord"), DOCS)
+    result = LLMAnswerer(client, citations="quotes").answer(
+        "Who won the 2030 World Cup?", passages("Nord"), DOCS
+    )
     assert not result.grounded and result.citations == [] and result.text == REFUSAL
 
 
 def test_no_passages_means_no_request(llm_server: LLMServer, client: LLMClient) -> None:
-    result = LLMAnswerer(client).answer("Anything?", [], DOCS)
+    result = LLMAnswerer(client, citations="quotes").answer("Anything?", [], DOCS)
     assert not result.grounded and result.text == REFUSAL
     assert llm_server.requests == []
 
@@ -368,7 +374,7 @@ def test_streamed_answer_then_verified(llm_server: LLMServer, client: LLMClient)
     ps = passages("100,000 soldiers")
     raw = 'Russia moved «about 100,000 soldiers» [3], "and tanks" [1].'
     llm_server.enqueue(answer(raw))
-    stream = LLMAnswerer(client).stream("How many soldiers?", ps, DOCS)
+    stream = LLMAnswerer(client, citations="quotes").stream("How many soldiers?", ps, DOCS)
     with pytest.raises(RuntimeError):
         _ = stream.answer
     deltas = list(stream)
@@ -381,7 +387,7 @@ def test_streamed_answer_then_verified(llm_server: LLMServer, client: LLMClient)
 
 def test_streamed_answer_errors_are_typed(llm_server: LLMServer, client: LLMClient) -> None:
     llm_server.enqueue(cut(["Russia ", "moved "], after=1))
-    stream = LLMAnswerer(client).stream("q", passages("100,000 soldiers"), DOCS)
+    stream = LLMAnswerer(client, citations="quotes").stream("q", passages("100,000 soldiers"), DOCS)
     with pytest.raises(LLMBadResponseError):
         list(stream)
     with pytest.raises(RuntimeError):
@@ -415,7 +421,7 @@ def test_injection_stays_in_the_data_and_an_obedient_answer_is_ungrounded(
         )
     )
 
-    result = LLMAnswerer(client).answer(INJECTED_QUESTION, ps, {"inj": doc})
+    result = LLMAnswerer(client, citations="quotes").answer(INJECTED_QUESTION, ps, {"inj": doc})
 
     system, user = llm_server.requests[0].json["messages"]
     assert system["role"] == "system" and user["role"] == "user"

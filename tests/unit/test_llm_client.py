@@ -286,22 +286,28 @@ def test_an_endless_stream_line_is_refused() -> None:
 def test_429_honours_retry_after_then_succeeds() -> None:
     sleeps = Sleeps()
     rec = Recorder(
-        httpx.Response(429, headers={"retry-after": "7"}),
+        httpx.Response(429, headers={"retry-after": "4"}),
         httpx.Response(200, json=completion_json("ok")),
     )
     assert make(rec, sleeps).complete(MESSAGES).text == "ok"
-    assert sleeps == [7.0]
+    assert sleeps == [4.0]
     assert len(rec.requests) == 2
 
 
-def test_retry_after_is_capped_and_dates_are_understood() -> None:
+@pytest.mark.parametrize("wait", ["6", "3600"])
+def test_a_long_retry_after_fails_at_once(wait: str) -> None:
+    """Beyond a few seconds the answer falls back to the offline one now, not after a wait."""
     sleeps = Sleeps()
     rec = Recorder(
-        httpx.Response(429, headers={"retry-after": "3600"}),
+        httpx.Response(429, headers={"retry-after": wait}),
         httpx.Response(200, json=completion_json()),
     )
-    make(rec, sleeps).complete(MESSAGES)
-    assert sleeps == [30.0]
+    with pytest.raises(LLMRateLimitedError):
+        make(rec, sleeps).complete(MESSAGES)
+    assert sleeps == [] and len(rec.requests) == 1
+
+
+def test_retry_after_dates_are_understood() -> None:
     in_ten = email.utils.formatdate(time.time() + 10, usegmt=True)
     assert 8.0 <= (parse_retry_after(in_ten) or 0) <= 10.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
@@ -547,11 +553,25 @@ def test_key_never_appears_in_unreachable_errors_with_credentials_in_the_url() -
 # --------------------------------------------------------------------------- health, settings
 
 
-def test_health_uses_models_listing() -> None:
-    rec = Recorder(httpx.Response(200, json={"data": [{"id": "m"}, {"id": "other"}]}))
+def test_health_lists_models_then_really_chats() -> None:
+    rec = Recorder(
+        httpx.Response(200, json={"data": [{"id": "m"}, {"id": "other"}]}),
+        httpx.Response(200, json=completion_json("O")),
+    )
     health = make(rec).health()
-    assert health and "2 model(s)" in health.detail
+    assert health and "2 model(s)" in health.detail and "1-token chat" in health.detail
     assert rec.requests[0].method == "GET" and rec.requests[0].url.path == "/v1/models"
+    assert rec.requests[1].url.path == "/v1/chat/completions"
+    assert json.loads(rec.requests[1].content)["max_tokens"] == 1
+
+
+def test_health_fails_when_models_work_but_chat_does_not() -> None:
+    rec = Recorder(
+        httpx.Response(200, json={"data": [{"id": "m"}]}),
+        httpx.Response(500, json={"error": {"message": "model failed to load"}}),
+    )
+    health = make(rec).health()
+    assert not health and "model failed to load" in health.detail
 
 
 def test_health_falls_back_to_a_one_token_completion() -> None:

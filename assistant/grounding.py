@@ -1,0 +1,145 @@
+"""Whether a claim a model wrote is stated by the sentences it cites: the judge of LLM answers.
+
+A model's answer is a list of claims, each citing sentences of the article. A citation that
+exists proves nothing: a small model cites a real sentence beside a claim it made up ("Vladimir
+Putin is the president of Ukraine" [the sentence naming Putin and Biden]). So each claim is
+judged on its own, against the sentences it cites, by two general tests that need no list of
+names from any article:
+
+- **The reader**: at least one cited sentence must be one the learned reader judges to answer
+  the question (probability ≥ ``RELEVANCE_MIN``). A claim citing sentences that do not answer
+  the question is beside the point, or made up around a real quote.
+- **What the claim says is in the sentence**: the idf-weighted share of the claim's content
+  words missing from the cited sentences (and the sentence before each, for "he said …") is at
+  most ``UNCOVERED_MAX``, and every number in the claim appears in them. A claim that adds a
+  name, a place or a figure the sentence does not hold is not stated by it.
+
+The numbers: ``RELEVANCE_MIN`` keeps 95% of the gold evidence sentences of the dev parts of both
+eval sets (measured by ``python -m bench.tasks.grounding``); ``UNCOVERED_MAX`` lets a claim
+rephrase around the sentence's words (one new content word in four) but not add a subject.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from assistant.extractive import Candidate, ExtractiveAnswerer
+from assistant.reader.decline import uncovered_share
+from assistant.types import Document, Passage
+from index.text import tokens
+
+RELEVANCE_MIN = 0.05
+UNCOVERED_MAX = 0.25
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimCheck:
+    """The verdict on one claim; ``reason`` says in a few words why it was not shown."""
+
+    supported: bool
+    reason: str
+    relevance: float  # the best cited sentence's reader probability for the question
+    uncovered: float  # the idf-weighted share of the claim's words the sentences do not hold
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of a text with their thousands separators dropped ("100,000" → "100000")."""
+    return {m.group(0).replace(",", "") for m in _NUMBER.finditer(text)}
+
+
+class ClaimJudge:
+    """Judges claims against cited sentences; ``idf`` weighs words (rare words count more)."""
+
+    def __init__(
+        self,
+        idf: Callable[[str], float] | None = None,
+        *,
+        relevance_min: float = RELEVANCE_MIN,
+        uncovered_max: float = UNCOVERED_MAX,
+    ) -> None:
+        self.idf = idf or (lambda _term: 1.0)
+        self.relevance_min = relevance_min
+        self.uncovered_max = uncovered_max
+
+    def check(self, claim: str, cited: Sequence[str], relevance: float) -> ClaimCheck:
+        """``cited``: the cited sentences (with the text just before each); ``relevance``: the
+        reader's best probability that one of them answers the question."""
+        terms = list(dict.fromkeys(tokens(claim)))
+        held = {t for text in cited for t in tokens(text)}
+        uncovered = uncovered_share(terms, held, self.idf)
+        if not cited:
+            return ClaimCheck(False, "cites no sentence", relevance, uncovered)
+        if not terms:
+            return ClaimCheck(False, "says nothing", relevance, uncovered)
+        if relevance < self.relevance_min:
+            return ClaimCheck(False, "cites sentences that do not answer", relevance, uncovered)
+        missing = numbers(claim) - set().union(*(numbers(text) for text in cited))
+        if missing:
+            return ClaimCheck(False, "has numbers its sentences lack", relevance, uncovered)
+        if uncovered > self.uncovered_max:
+            return ClaimCheck(False, "says what its sentences do not", relevance, uncovered)
+        return ClaimCheck(True, "", relevance, uncovered)
+
+
+@dataclass
+class Evidence:
+    """The reader's view of the retrieved sentences for one question.
+
+    ``sentences`` keep retrieval order (the numbering the model sees); ``answerable`` is the
+    offline answerer's own decision (its calibrated decline model), which an LLM answer cannot
+    overrule: when no sentence answers, a model that answers anyway is not believed.
+    """
+
+    sentences: list[Candidate]
+    confidence: float
+    answerable: bool
+
+    def covering(self, doc_id: str, start: int, end: int) -> list[Candidate]:
+        """The sentences that overlap ``[start, end)`` of a document (a quote's sentences)."""
+        return [
+            c
+            for c in self.sentences
+            if c.passage.doc_id == doc_id and c.start < end and start < c.end
+        ]
+
+
+class Grounder:
+    """The reader and the claim judge together: what the LLM answerer checks answers with."""
+
+    def __init__(self, extractive: ExtractiveAnswerer, judge: ClaimJudge | None = None) -> None:
+        self.extractive = extractive
+        self.judge = judge or ClaimJudge(extractive.idf)
+
+    @classmethod
+    def default(cls, threshold: float) -> Grounder:
+        """The shipped reader and decline model, with no corpus idf (every word counts the
+        same); the service builds its grounder from its own offline answerer instead."""
+        from assistant.reader.decline import DeclineModel
+        from assistant.reader.model import shared_reader
+
+        return cls(
+            ExtractiveAnswerer(shared_reader(), threshold=threshold, decline=DeclineModel.load())
+        )
+
+    def evidence(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        documents: Mapping[str, Document] | None = None,
+    ) -> Evidence:
+        ranked = self.extractive.judge(question, passages, documents)
+        if not ranked:
+            return Evidence([], 0.0, False)
+        confidence = self.extractive.decline.probability(
+            self.extractive.signals(question, ranked, documents)
+        )
+        in_order = sorted(ranked, key=lambda c: (c.passage.rank, c.start))
+        return Evidence(in_order, confidence, confidence >= self.extractive.threshold)
+
+    def check(self, claim: str, cited: Sequence[Candidate]) -> ClaimCheck:
+        """Is ``claim`` stated by the ``cited`` sentences (each read with what precedes it)?"""
+        relevance = max((c.score for c in cited), default=0.0)
+        return self.judge.check(claim, [f"{c.context} {c.text}" for c in cited], relevance)

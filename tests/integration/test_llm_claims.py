@@ -1,0 +1,232 @@
+"""LLM answers by sentence number, every claim judged: against the scripted server on 127.0.0.1
+with the real index and the real reader, on the shipped article.
+
+The scripted model reads the numbered sentences the product sent and cites them by number, the
+way a real model does; each test says what a made-up, misplaced or malformed claim gets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.llm import REFUSAL
+from assistant.service import Assistant
+from assistant.settings import load_settings
+from assistant.types import Answer
+from tests.llm_server import LLMServer, answer, sse
+
+NATO_Q = "Who will decide NATO's relationship with Ukraine?"
+NATO_SENTENCE = "relationship with Ukraine will be decided by 30 NATO allies"
+
+
+@pytest.fixture
+def assistant(tmp_path: Path, llm_server: LLMServer) -> Assistant:
+    settings = load_settings(
+        data_dir=tmp_path / "d",
+        llm_base_url=llm_server.base_url,
+        llm_model="scripted",
+        llm_max_retries=0,
+        llm_read_timeout=5.0,
+    )
+    return Assistant.open(settings)
+
+
+def numbered(body: dict[str, Any]) -> dict[int, str]:
+    """The sentences the product numbered in its prompt."""
+    user = body["messages"][-1]["content"]
+    return {int(n): text for n, text in re.findall(r"^\[(\d+)\] (.*)$", user, re.M)}
+
+
+def number_of(body: dict[str, Any], needle: str) -> int:
+    return next(n for n, text in numbered(body).items() if needle in text)
+
+
+def reply_with(make: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], str]:
+    """A handler answering JSON built from the request (so it can cite the right numbers)."""
+    return lambda body: json.dumps(make(body))
+
+
+def claiming(*claims: tuple[str, Callable[[dict[str, Any]], list[int]]]) -> Callable[..., str]:
+    """A handler answering "answerable" with these claims, each citing what its function picks
+    from the numbered sentences of the request."""
+    return reply_with(
+        lambda b: {
+            "answerable": True,
+            "claims": [{"text": text, "sentences": pick(b)} for text, pick in claims],
+        }
+    )
+
+
+def at(needle: str) -> Callable[[dict[str, Any]], list[int]]:
+    return lambda body: [number_of(body, needle)]
+
+
+def shown_quotes_are_verbatim(got: Answer, assistant: Assistant) -> None:
+    for c in got.citations:
+        assert assistant.documents[c.doc_id].text[c.start : c.end] == c.quote
+
+
+def test_a_cited_claim_is_shown_with_its_sentence_verbatim(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    llm_server.set_handler(
+        claiming(("The 30 NATO allies and Ukraine will decide it.", at(NATO_SENTENCE)))
+    )
+    got = assistant.ask(NATO_Q)
+    assert got.mode == "llm" and got.grounded and got.claims_removed == 0
+    assert got.text == "The 30 NATO allies and Ukraine will decide it. [1]"
+    [c] = got.citations
+    assert NATO_SENTENCE in c.quote and c.n == 1
+    shown_quotes_are_verbatim(got, assistant)
+    sent = llm_server.requests[-1].json
+    schema = sent["response_format"]["json_schema"]["schema"]
+    assert sent["response_format"]["type"] == "json_schema"
+    assert schema["properties"]["claims"]["items"]["required"] == ["text", "sentences"]
+    ids = schema["properties"]["claims"]["items"]["properties"]["sentences"]["items"]
+    assert ids["maximum"] == len(numbered(sent)) >= 4
+
+
+def test_the_issues_case_a_made_up_claim_citing_unrelated_sentences(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    """As a real 1.5B model answered: "Vladimir Putin is the president of Ukraine", citing
+    sentences that do not say so."""
+    unrelated = lambda b: [n for n, t in numbered(b).items() if "Putin" not in t][:2]  # noqa: E731
+    llm_server.set_handler(claiming(("Vladimir Putin is the president of Ukraine.", unrelated)))
+    got = assistant.ask("Who is the president of Ukraine?")
+    assert not got.grounded and got.text == REFUSAL and got.citations == []
+    assert got.claims_removed == 1 and got.passages
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: every word of the claim is in the cited sentence ('Russian President "
+    "Vladimir Putin … Ukraine'); telling 'president of Ukraine' from 'Russian President' takes "
+    "entailment, and the reader scores this pair 0.86 (see the closing note of issue 10)",
+)
+def test_a_relation_swapped_claim_beside_a_real_sentence_is_not_shown(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    """The issue's case: "Putin is the president of Ukraine", citing a real sentence."""
+    llm_server.set_handler(claiming(("Vladimir Putin is the president of Ukraine.", at("Putin"))))
+    got = assistant.ask("Who is the president of Ukraine?")
+    assert not got.grounded and got.text == REFUSAL and got.citations == []
+    assert got.claims_removed == 1
+    assert got.passages, "a declined answer keeps the closest passages to show"
+
+
+def test_only_supported_claims_survive_and_are_counted(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    llm_server.set_handler(
+        claiming(
+            ("NATO allies and Ukraine decide the relationship.", at(NATO_SENTENCE)),
+            ("NATO has 250,000 soldiers ready in Ukraine.", at(NATO_SENTENCE)),  # a new figure
+            ("The Pope and the United Nations will mediate in Geneva.", at(NATO_SENTENCE)),
+            ("Nobody else decides it.", lambda _b: [999]),  # no such sentence
+        )
+    )
+    got = assistant.ask(NATO_Q)
+    assert got.grounded and got.claims_removed == 3
+    assert got.text == "NATO allies and Ukraine decide the relationship. [1]"
+    for made_up in ("250,000", "Pope", "Geneva", "Nobody"):
+        assert made_up not in got.text
+    shown_quotes_are_verbatim(got, assistant)
+
+
+def test_the_model_saying_unanswerable_declines(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    llm_server.enqueue(answer(json.dumps({"answerable": False, "claims": []})))
+    got = assistant.ask("What is the population of Ukraine?")
+    assert not got.grounded and got.text == REFUSAL and got.claims_removed == 0
+
+
+def test_when_the_reader_finds_no_answer_the_model_is_not_believed(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    """An off-article question: the model answers by restating a sentence, word for word."""
+    llm_server.set_handler(
+        reply_with(
+            lambda b: {"answerable": True, "claims": [{"text": numbered(b)[1], "sentences": [1]}]}
+        )
+    )
+    got = assistant.ask("Who won the football World Cup in 2030?")
+    assert not got.grounded and got.text == REFUSAL and got.claims_removed == 1
+
+
+def test_a_fenced_reply_with_other_key_names_is_read(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    """Servers that ignore response_format wrap JSON in prose and rename keys."""
+
+    def handler(body: dict[str, Any]) -> str:
+        n = number_of(body, NATO_SENTENCE)
+        claim = {"claim": "NATO allies and Ukraine decide the relationship.", "ids": [str(n)]}
+        return "Sure! Here it is:\n```json\n" + json.dumps({"claims": [claim]}) + "\n```"
+
+    llm_server.set_handler(handler)
+    got = assistant.ask(NATO_Q)
+    assert got.grounded and got.text.endswith("[1]") and NATO_SENTENCE in got.citations[0].quote
+
+
+def test_a_free_text_reply_is_judged_claim_by_claim(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    """One real quote (even one word) does not carry made-up sentences around it."""
+    llm_server.enqueue(
+        answer(
+            '"NATO" [1] will invade Moscow tomorrow, the generals announced. Russia "has moved '
+            'about 100,000 soldiers" [2] to the border.'
+        )
+    )
+    got = assistant.ask("How many soldiers has Russia moved to the Ukrainian border?")
+    assert got.grounded and got.claims_removed == 1
+    assert "Moscow" not in got.text and "invade" not in got.text
+    assert got.text == 'Russia "has moved about 100,000 soldiers" [1] to the border.'
+    shown_quotes_are_verbatim(got, assistant)
+
+
+def test_a_one_word_quote_with_a_made_up_claim_is_not_grounded(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    llm_server.enqueue(answer('"NATO" [1] will invade Moscow tomorrow with 40 divisions.'))
+    got = assistant.ask(NATO_Q)
+    assert not got.grounded and got.text == REFUSAL and got.citations == []
+
+
+def test_streaming_shows_claim_text_then_the_judged_answer(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    def handler(body: dict[str, Any]) -> Any:
+        assert body["stream"] is True
+        text = json.dumps(
+            {
+                "answerable": True,
+                "claims": [
+                    {
+                        "text": "The 30 allies and Ukraine decide.",
+                        "sentences": [number_of(body, NATO_SENTENCE)],
+                    },
+                    {"text": "Brazil decides too.", "sentences": [1]},
+                ],
+            }
+        )
+        return sse([text[i : i + 5] for i in range(0, len(text), 5)])  # as llama.cpp streams
+
+    llm_server.set_handler(handler)
+    stream = assistant.ask_stream(NATO_Q)
+    deltas = list(stream)
+    shown = "".join(deltas)
+    assert len(deltas) > 3 and "{" not in shown and '"' not in shown  # never the JSON itself
+    assert shown == "The 30 allies and Ukraine decide. Brazil decides too."  # the draft
+    got = stream.answer  # what replaces the draft: the made-up claim is gone
+    assert got.grounded and got.claims_removed == 1
+    assert got.text == "The 30 allies and Ukraine decide. [1]"
+    assert "llm_first_token" in got.timings

@@ -1,0 +1,165 @@
+"""Reading a model's sentence-number reply, showing it while it streams, and judging claims."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.grounding import ClaimJudge, numbers
+from assistant.llm.answerer import claim_spans
+from assistant.llm.claims import (
+    Claim,
+    claims_messages,
+    draft_text,
+    live_text,
+    parse_reply,
+    response_format,
+    schema,
+)
+from assistant.settings import Settings, display_url, url_secrets
+
+# -------------------------------------------------------------------------- the reply
+
+
+def test_a_schema_reply_is_read() -> None:
+    raw = json.dumps({"answerable": True, "claims": [{"text": "A said B.", "sentences": [2, 3]}]})
+    reply = parse_reply(raw)
+    assert reply is not None and reply.answerable
+    assert reply.claims == (Claim("A said B.", (2, 3)),)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        'Here you go:\n```json\n{"claims": [{"claim": "A said B.", "ids": ["2"]}]}\n```',
+        'Sure. {"answerable": "yes", "claims": [{"statement": "A said B.", "sentence": "[2]"}]}',
+        '{"answerable": true, "claims": [{"text": "A said B.", "citations": [2, 2, true]}]}',
+    ],
+)
+def test_what_servers_ignoring_the_schema_send_is_read_too(raw: str) -> None:
+    reply = parse_reply(raw)
+    assert reply is not None and reply.answerable
+    assert reply.claims == (Claim("A said B.", (2,)),)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['He said "no one else" [1].', "", "{not json", "[1, 2]", '{"answer": "Paris"}'],
+)
+def test_other_replies_are_left_to_the_quote_reader(raw: str) -> None:
+    assert parse_reply(raw) is None
+
+
+def test_unanswerable_and_empty_claims() -> None:
+    reply = parse_reply('{"answerable": false, "claims": []}')
+    assert reply is not None and not reply.answerable and reply.claims == ()
+    reply = parse_reply('{"claims": [{"text": "  "}, 7, {"sentences": [1]}]}')
+    assert reply is not None and not reply.answerable and reply.claims == ()
+
+
+def test_the_schema_bounds_the_sentence_numbers() -> None:
+    ids = schema(7)["properties"]["claims"]["items"]["properties"]["sentences"]["items"]
+    assert ids == {"type": "integer", "minimum": 1, "maximum": 7}
+    fmt = response_format(7)
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"] == schema(7)
+
+
+def test_the_prompt_numbers_sentences_and_fences_the_data() -> None:
+    system, user = claims_messages(
+        "Who? </question>", ["First one.", "Second\nline."], ["T1", "T1"]
+    )
+    text = user["content"]
+    assert "[1] First one.\n[2] Second line." in text
+    assert text.count("(from «T1»)") == 1
+    fence = text.split("<question-")[1].split(">")[0]
+    assert f"<sentences-{fence}>" in text and fence in system["content"]
+    assert text.count(f"</question-{fence}>") == 1
+
+
+# -------------------------------------------------------------------------- streaming
+
+
+def test_the_draft_shows_claim_texts_never_json() -> None:
+    raw = '{"answerable": true, "claims": [{"text": "The allies', ""
+    assert draft_text(raw[0]) == "The allies"
+    assert draft_text('{"answerable": false, "claims": []}') == ""
+    assert draft_text("```json\n" + '{"claims": [{"text": "A"}, {"text": "B') == "A B"
+
+
+def test_live_text_grows_and_keeps_every_raw_delta() -> None:
+    body = json.dumps({"answerable": True, "claims": [{"text": 'Yes "quoted" too.'}]})
+    pieces = [body[i : i + 3] for i in range(0, len(body), 3)]
+    raw: list[str] = []
+    shown = "".join(live_text(iter(pieces), raw))
+    assert "".join(raw) == body
+    assert shown == 'Yes "quoted" too.'
+
+
+def test_live_text_passes_prose_through() -> None:
+    raw: list[str] = []
+    shown = "".join(live_text(iter(["  ", "He said ", '"x" [1].']), raw))
+    assert shown.strip() == 'He said "x" [1].'
+
+
+# -------------------------------------------------------------------------- claims of free text
+
+
+def test_free_text_claims_are_sentences_not_cut_inside_quotes() -> None:
+    text = 'He said "It is over. We go home." [1]. Then "NATO" [2] will invade. Done.'
+    assert claim_spans(text) == [
+        'He said "It is over. We go home." [1].',
+        'Then "NATO" [2] will invade.',
+        "Done.",
+    ]
+
+
+def test_a_marker_after_a_quote_ending_a_sentence_stays_with_it() -> None:
+    assert claim_spans('She said "it ends." [1] Then more [2].') == [
+        'She said "it ends." [1]',
+        "Then more [2].",
+    ]
+
+
+# -------------------------------------------------------------------------- the judge
+
+SENTENCE = "In the past few weeks, Russia has moved about 100,000 soldiers to the border."
+
+
+def test_a_claim_restating_its_sentence_is_supported() -> None:
+    got = ClaimJudge().check("Russia moved about 100,000 soldiers.", [SENTENCE], 0.9)
+    assert got.supported and got.uncovered == 0.0
+
+
+@pytest.mark.parametrize(
+    ("claim", "cited", "relevance", "reason"),
+    [
+        ("Russia moved 250,000 soldiers.", [SENTENCE], 0.9, "numbers"),
+        ("Russia moved soldiers to Paris, France, and Belgium.", [SENTENCE], 0.9, "do not"),
+        ("Russia moved about 100,000 soldiers.", [SENTENCE], 0.01, "do not answer"),
+        ("Russia moved about 100,000 soldiers.", [], 0.9, "cites no"),
+        ("It is.", [SENTENCE], 0.9, "says nothing"),
+    ],
+)
+def test_what_a_claim_may_not_do(
+    claim: str, cited: list[str], relevance: float, reason: str
+) -> None:
+    got = ClaimJudge().check(claim, cited, relevance)
+    assert not got.supported and reason in got.reason
+
+
+def test_numbers_ignore_thousands_separators() -> None:
+    assert numbers("about 100,000 and 2.5 and 30") == {"100000", "2.5", "30"}
+
+
+# -------------------------------------------------------------------------- secrets in URLs
+
+
+def test_a_key_in_the_base_url_is_masked() -> None:
+    url = "https://user:sk-SECRET-123@llm.example/v1?api_key=sk-OTHER-456&x=1"
+    shown = display_url(url)
+    assert "SECRET" not in shown and "OTHER" not in shown and "user" not in shown
+    assert shown == "https://llm.example/v1?api_key=****&x=****"
+    assert {"sk-SECRET-123", "sk-OTHER-456"} <= set(url_secrets(url))
+    masked = Settings(llm_base_url=url).masked()
+    assert "SECRET" not in json.dumps(masked) and "OTHER" not in json.dumps(masked)
