@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from assistant.service import Assistant
 from assistant.settings import load_settings
 from index.sources import load_default
@@ -80,3 +82,38 @@ def test_a_second_opener_waits_and_names_the_holder(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def _bm25_cache(data: Path) -> Path:
+    (cache,) = [p for p in (data / "lexical").iterdir() if not p.name.startswith(".")]
+    return cache
+
+
+def test_a_bm25_cache_with_the_right_fingerprint_but_other_content_is_not_trusted(
+    tmp_path: Path,
+) -> None:
+    """The fingerprint says what a cache indexes; a checksum says its content is still that:
+    ids rotated (valid, consistent, the right fingerprint) would point every BM25 hit at the
+    wrong chunk."""
+    settings = load_settings(data_dir=tmp_path / "data")
+    first = Assistant.open(settings)
+    ids = list(first.index.lexical.ids)
+    assert len(ids) > 2
+    cache = _bm25_cache(tmp_path / "data")
+    meta = json.loads((cache / "meta.json").read_text())
+    meta["ids"] = meta["ids"][1:] + meta["ids"][:1]
+    (cache / "meta.json").write_text(json.dumps(meta))
+    reopened = Assistant.open(settings)
+    assert reopened.index.lexical.ids == ids
+
+
+def test_a_damaged_bm25_model_file_is_not_trusted(tmp_path: Path) -> None:
+    """Bytes of the saved BM25 matrix changed in place (the file still loads): scores would be
+    silently wrong, so the cache is rebuilt."""
+    settings = load_settings(data_dir=tmp_path / "data")
+    first = Assistant.open(settings)
+    query = ["nato", "headquart"]
+    want = first.index.lexical.search(query, 5)
+    (data,) = (_bm25_cache(tmp_path / "data") / "bm25").glob("data*.npy")
+    np.save(data, np.load(data) * 3)  # every score tripled, the file as valid as before
+    assert Assistant.open(settings).index.lexical.search(query, 5) == want
