@@ -175,7 +175,8 @@ def _folder_lock(
     (``filelock``, released by the OS if its holder dies) makes the others wait, bounded, and
     they then open the index the first one built. With a Chroma server the same lock
     serialises the replicas that share this data folder (one machine); replicas on other
-    machines are not covered yet. An injected client (tests) takes no lock.
+    machines coordinate through claims on the server (``index.shared``). An injected client
+    (tests) takes no lock.
     """
     if client is not None:
         yield
