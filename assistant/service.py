@@ -28,7 +28,7 @@ from assistant.types import Answer, Document, Mode, Turn
 from index.chunking import ChunkSettings
 from index.errors import IndexLayerError, SourceError
 from index.files import write_whole
-from index.index import Index
+from index.index import Index, folder_lock
 from index.sources import document_from_bytes, load_default, load_sources, shipped_article_path
 from index.store import StoreConfig, SyncReport, server_documents
 
@@ -187,26 +187,34 @@ class Assistant:
         sources: Sequence[str | Path] | None = None,
         documents: Sequence[Document] | None = None,
         progress: Progress | None = None,
+        remember: bool = False,
     ) -> Assistant:
         """Open the index for ``documents``, else ``sources``, else the remembered sources or
-        the shipped article, building what is stale.
+        the shipped article, building what is stale; ``remember`` makes ``sources`` the corpus
+        later runs answer from (``assistant index``).
+
+        The corpus is chosen, and remembered, under the data folder's lock: a process that
+        waited for another's build then opens that build instead of rebuilding the corpus it
+        would have chosen before waiting.
 
         Raises ``IndexUnavailableError`` (one sentence) for anything the index layer refuses.
         """
         settings = settings or load_settings()
         timings: dict[str, float] = {}
+        config = index_config(settings)
         try:
-            t0 = time.perf_counter()
-            if documents is None:
-                documents, src_names = pick_corpus(settings, sources)
-            else:
-                src_names = sorted({d.source for d in documents})
-            timings["load_sources"] = time.perf_counter() - t0
-            if not documents:
-                raise IndexUnavailableError("The sources hold no documents to index.")
-            index = Index.open(
-                index_config(settings), documents, sources=src_names, progress=progress
-            )
+            with folder_lock(config, progress=progress):
+                t0 = time.perf_counter()
+                if documents is None:
+                    documents, src_names = pick_corpus(settings, sources)
+                else:
+                    src_names = sorted({d.source for d in documents})
+                timings["load_sources"] = time.perf_counter() - t0
+                if not documents:
+                    raise IndexUnavailableError("The sources hold no documents to index.")
+                index = Index.open(config, documents, sources=src_names, progress=progress)
+                if remember and sources:
+                    remember_sources(settings, sources, documents)
         except IndexLayerError as exc:
             raise IndexUnavailableError(str(exc)) from exc
         except ValueError as exc:
