@@ -71,11 +71,16 @@ def _settings(**overrides: object) -> Settings:
     return settings
 
 
-def _open(settings: Settings, sources: list[Path] | None = None, quiet: bool = False):
+def _open(
+    settings: Settings,
+    sources: list[Path] | None = None,
+    quiet: bool = False,
+    remember: bool = False,
+):
     from assistant.service import Assistant
 
     if quiet:
-        return Assistant.open(settings, sources=sources)
+        return Assistant.open(settings, sources=sources, remember=remember)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -91,7 +96,7 @@ def _open(settings: Settings, sources: list[Path] | None = None, quiet: bool = F
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        return Assistant.open(settings, sources=sources, progress=progress)
+        return Assistant.open(settings, sources=sources, progress=progress, remember=remember)
 
 
 def _handle(exc: Exception) -> typer.Exit:
@@ -105,15 +110,11 @@ def index(sources: SourcesArg = None) -> None:
 
     The sources given become the corpus that ask, chat, eval and the page answer from; with no
     sources, the last ones given (or the shipped article) are refreshed."""
-    from assistant.service import remember_sources
-
     settings = _settings()
     try:
-        assistant = _open(settings, sources)
+        assistant = _open(settings, sources, remember=True)
     except USER_ERRORS as exc:
         raise _handle(exc) from exc
-    if sources:
-        remember_sources(settings, sources, list(assistant.documents.values()))
     r = assistant.sync_report
     state = "rebuilt" if r.rebuilt else ("updated" if r.touched else "up to date")
     out.print(

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,9 +27,10 @@ from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Document, Mode, Turn
 from index.chunking import ChunkSettings
 from index.errors import IndexLayerError, SourceError
-from index.index import Index
+from index.files import write_whole
+from index.index import Index, folder_lock
 from index.sources import document_from_bytes, load_default, load_sources, shipped_article_path
-from index.store import StoreConfig, SyncReport
+from index.store import StoreConfig, SyncReport, server_documents
 
 if TYPE_CHECKING:
     from assistant.llm import Health, LLMAnswerer
@@ -97,15 +96,8 @@ def remember_sources(
         "sources": [str(Path(s).resolve()) for s in sources],
         "documents_sha256": hashlib.sha256(snapshot.encode("utf-8")).hexdigest(),
     }
-    _write_whole(folder / SNAPSHOT_FILE, snapshot)
-    _write_whole(folder / CORPUS_FILE, json.dumps(data, indent=2))
-
-
-def _write_whole(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_whole(folder / SNAPSHOT_FILE, snapshot)
+    write_whole(folder / CORPUS_FILE, json.dumps(data, indent=2))
 
 
 def remembered_sources(settings: Settings) -> list[Path] | None:
@@ -138,7 +130,9 @@ def pick_corpus(
 ) -> tuple[list[Document], list[str]]:
     """The documents to index and the source names for the manifest: the given sources, else
     the ones ``assistant index`` remembered (re-read, so an edited article is re-indexed; the
-    kept copies when a file is gone or unreadable), else the shipped article."""
+    kept copies when a file is gone or unreadable; the server's when those are gone too), else
+    the corpus a Chroma server already holds (a replica on another machine starts with an empty
+    data folder and must not re-index the shipped article over it), else the shipped article."""
     if sources:
         return load_sources(sources).documents, [str(s) for s in sources]
     remembered = remembered_sources(settings)
@@ -146,11 +140,14 @@ def pick_corpus(
         try:
             return load_sources(remembered).documents, [str(s) for s in remembered]
         except SourceError as exc:
-            kept = remembered_documents(settings)
+            kept = remembered_documents(settings) or server_documents(index_config(settings))
             if kept is None:
                 raise
             log.warning("answering from the kept documents: %s", exc)
             return kept, [str(s) for s in remembered]
+    on_server = server_documents(index_config(settings))
+    if on_server:
+        return on_server, []
     return load_default(), [str(shipped_article_path())]
 
 
@@ -190,26 +187,34 @@ class Assistant:
         sources: Sequence[str | Path] | None = None,
         documents: Sequence[Document] | None = None,
         progress: Progress | None = None,
+        remember: bool = False,
     ) -> Assistant:
         """Open the index for ``documents``, else ``sources``, else the remembered sources or
-        the shipped article, building what is stale.
+        the shipped article, building what is stale; ``remember`` makes ``sources`` the corpus
+        later runs answer from (``assistant index``).
+
+        The corpus is chosen, and remembered, under the data folder's lock: a process that
+        waited for another's build then opens that build instead of rebuilding the corpus it
+        would have chosen before waiting.
 
         Raises ``IndexUnavailableError`` (one sentence) for anything the index layer refuses.
         """
         settings = settings or load_settings()
         timings: dict[str, float] = {}
+        config = index_config(settings)
         try:
-            t0 = time.perf_counter()
-            if documents is None:
-                documents, src_names = pick_corpus(settings, sources)
-            else:
-                src_names = sorted({d.source for d in documents})
-            timings["load_sources"] = time.perf_counter() - t0
-            if not documents:
-                raise IndexUnavailableError("The sources hold no documents to index.")
-            index = Index.open(
-                index_config(settings), documents, sources=src_names, progress=progress
-            )
+            with folder_lock(config, progress=progress):
+                t0 = time.perf_counter()
+                if documents is None:
+                    documents, src_names = pick_corpus(settings, sources)
+                else:
+                    src_names = sorted({d.source for d in documents})
+                timings["load_sources"] = time.perf_counter() - t0
+                if not documents:
+                    raise IndexUnavailableError("The sources hold no documents to index.")
+                index = Index.open(config, documents, sources=src_names, progress=progress)
+                if remember and sources:
+                    remember_sources(settings, sources, documents)
         except IndexLayerError as exc:
             raise IndexUnavailableError(str(exc)) from exc
         except ValueError as exc:

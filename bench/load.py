@@ -1,6 +1,9 @@
 """The load figure: N processes × M asks at once on one data folder, and through one Chroma
 server, started together on a fresh index. Errors must be 0; p50/p95 are per ask.
 
+Through the server each process has its own data folder, as replicas on separate machines do:
+no folder lock is shared, so the server's build claims are what keeps them from racing.
+
 ``python -m bench.load [--processes N] [--asks M]`` (run by ``make bench``); results go to
 ``bench/results/load.json`` and ``load.md``. Each worker is a real ``Assistant`` process: it
 opens the index (the first one builds it while the others wait on the folder's lock), then asks
@@ -55,12 +58,16 @@ def worker(asks: int) -> None:
     print(json.dumps({"open_s": opened, "latencies_ms": latencies, "errors": errors}))
 
 
-def run(processes: int, asks: int, env: dict[str, str]) -> dict:
+def run(processes: int, asks: int, env: dict[str, str], folders: Path | None = None) -> dict:
+    """Start the workers together; ``folders``: each gets its own data folder below it."""
     cmd = [sys.executable, "-m", "bench.load", "worker", "--asks", str(asks)]
     t0 = time.perf_counter()
+    envs = [
+        env if folders is None else {**env, "ASSISTANT_DATA_DIR": str(folders / f"replica-{i}")}
+        for i in range(processes)
+    ]
     procs = [
-        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(processes)
+        subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for e in envs
     ]
     rows, errors = [], []
     for p in procs:
@@ -108,14 +115,8 @@ def main(
         server_dir = Path(tmp) / "server"
         server_dir.mkdir()
         with chroma_server(server_dir / "chroma") as url:
-            out["one chroma server"] = run(
-                processes,
-                asks,
-                {
-                    **base,
-                    "ASSISTANT_DATA_DIR": str(Path(tmp) / "replica"),
-                    "ASSISTANT_CHROMA_URL": url,
-                },
+            out["one chroma server, a folder each"] = run(
+                processes, asks, {**base, "ASSISTANT_CHROMA_URL": url}, folders=Path(tmp)
             )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "load.json").write_text(json.dumps(out, indent=2) + "\n")

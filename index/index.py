@@ -36,7 +36,7 @@ from index.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Hits", "Index", "StoreConfig"]
+__all__ = ["Hits", "Index", "StoreConfig", "folder_lock"]
 
 
 def _ms(seconds: float) -> float:
@@ -108,7 +108,7 @@ class Index:
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        with _folder_lock(config, client, progress):
+        with folder_lock(config, client, progress):
             timings["lock_wait"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             store = VectorStore(config, client=client)
@@ -165,8 +165,8 @@ LOCK_TIMEOUT_S = 600.0
 
 
 @contextlib.contextmanager
-def _folder_lock(
-    config: StoreConfig, client: Any | None, progress: Progress | None
+def folder_lock(
+    config: StoreConfig, client: Any | None = None, progress: Progress | None = None
 ) -> Iterator[None]:
     """One process at a time opens, builds or refreshes an embedded index in a data folder.
 
@@ -175,7 +175,13 @@ def _folder_lock(
     (``filelock``, released by the OS if its holder dies) makes the others wait, bounded, and
     they then open the index the first one built. With a Chroma server the same lock
     serialises the replicas that share this data folder (one machine); replicas on other
-    machines are not covered yet. An injected client (tests) takes no lock.
+    machines coordinate through claims on the server (``index.shared``). An injected client
+    (tests) takes no lock.
+
+    Re-entrant in one thread (one ``FileLock`` per path), so a caller can hold it around more
+    than ``Index.open``: ``assistant.service`` chooses the corpus and records what ``assistant
+    index`` indexed under it too, or an ask that chose its corpus before waiting would rebuild
+    that older corpus over the index it waited for.
     """
     if client is not None:
         yield
@@ -190,7 +196,7 @@ def _folder_lock(
             f"The data folder {folder} is not writable ({exc.strerror}); "
             "set ASSISTANT_DATA_DIR to a folder you can write."
         ) from exc
-    lock = FileLock(str(folder / LOCK_FILE))
+    lock = FileLock(str(folder / LOCK_FILE), is_singleton=True)
     holder = folder / f"{LOCK_FILE}.holder"
     try:
         lock.acquire(timeout=0)

@@ -1,6 +1,7 @@
 """The lexical side: BM25 (bm25s) over the same chunks as the dense side, stemmed by
 ``index.text.tokens``, persisted beside the Chroma data and keyed by the corpus hash so it is
-refreshed exactly when the collection is.
+refreshed exactly when the collection is; a checksum over its metadata and model files makes a
+damaged cache rebuild rather than answer wrongly.
 
 It also keeps document frequencies, so the answerer can weigh a question's rare terms (the
 strongest single signal of whether a sentence answers at all).
@@ -8,6 +9,7 @@ strongest single signal of whether a sentence answers at all).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -22,6 +24,19 @@ from index.text import tokens
 from index.types import Chunk
 
 log = logging.getLogger(__name__)
+
+
+def _checksum(meta: dict[str, object], folder: Path) -> str:
+    """sha256 of the metadata (ids, document frequencies, fingerprint) and of every file of the
+    BM25 model: a cache whose fingerprint is right but whose content was damaged or swapped is
+    detected too, not only one that says it indexes something else."""
+    h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    model = folder / "bm25"
+    for path in sorted(model.rglob("*")) if model.is_dir() else []:
+        if path.is_file():
+            h.update(path.relative_to(model).as_posix().encode() + b"\x00")
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
 
 
 class LexicalIndex:
@@ -105,13 +120,14 @@ class LexicalIndex:
         try:
             if self.model is not None:
                 self.model.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
-            meta = {
+            meta: dict[str, object] = {
                 "ids": self.ids,
                 "doc_ids": self.doc_ids,
                 "df": self.df,
                 "n": self.n,
                 "fingerprint": fingerprint,
             }
+            meta["checksum"] = _checksum(meta, tmp)
             (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
             shutil.rmtree(folder, ignore_errors=True)
             tmp.replace(folder)
@@ -127,6 +143,10 @@ class LexicalIndex:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
             if meta.get("fingerprint", "") != fingerprint:
                 log.warning("lexical index in %s indexes something else; rebuilding", folder)
+                return None
+            body = {k: v for k, v in meta.items() if k != "checksum"}
+            if meta.get("checksum") != _checksum(body, folder):
+                log.warning("lexical index in %s fails its checksum; rebuilding", folder)
                 return None
             if len(meta["ids"]) != len(meta["doc_ids"]) or meta["n"] != len(meta["ids"]):
                 log.warning("lexical index in %s is inconsistent; rebuilding", folder)

@@ -5,8 +5,12 @@ settings change can never mix vectors of two models. A full build writes into a 
 and swaps it in only when complete, so Ctrl-C or a crash leaves the previous index usable. When
 only some documents changed, just their chunks are replaced (by per-document content hash).
 
-The manifest (``manifest.json`` in the data folder, and the same facts in the collection's
-metadata for a shared server) records the corpus hash, the settings and each document's hash.
+The manifest (``manifest-<collection>.json`` in the data folder, and the same facts in the
+collection's metadata for a shared server) records the corpus hash, the settings and each
+document's hash and title. It carries a checksum of its own content, and its corpus hash must
+be the hash of the documents it lists: a damaged manifest, or one of another corpus, is not
+trusted and the index is rebuilt. On a server, builds are claimed and documents kept there
+(``index.shared``), so replicas on other machines neither race nor need the source files.
 """
 
 from __future__ import annotations
@@ -19,21 +23,25 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from index import shared
 from index.chunking import ChunkSettings, chunk_document
 from index.embedding import WordLlamaEmbeddingFunction, get_embedding_function
 from index.errors import StoreError, StoreUnavailableError
+from index.files import write_whole
 from index.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 3  # 2: no chunk text in Chroma; 3: only doc_id as chunk metadata
+# 2: no chunk text in Chroma; 3: only doc_id as chunk metadata; 4: a checksummed manifest,
+# claimed builds and the documents kept on a server
+MANIFEST_VERSION = 4
 ADD_BATCH = 2000
 GET_PAGE = 10_000
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -46,6 +54,8 @@ class StoreConfig:
     collection_prefix: str = "article"
     embedder: str = "wordllama"
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
+    # how long another replica's build may show no heartbeat before it is taken over
+    stale_build_s: float = shared.STALE_AFTER_S
 
     def fingerprint(self) -> str:
         fn = get_embedding_function(self.embedder)
@@ -93,10 +103,19 @@ def get_all(col: Any, include: list[str]) -> Iterator[tuple[str, Any, Any]]:
 
 
 def corpus_hash(docs: Sequence[Document]) -> str:
+    return _corpus_digest((d.id, d.title, d.content_hash) for d in docs)
+
+
+def _corpus_digest(entries: Iterable[tuple[str, str, str]]) -> str:
+    """The corpus hash from (id, title, content hash) triples, as a manifest lists them too."""
     h = hashlib.sha256()
-    for d in sorted(docs, key=lambda d: d.id):
-        h.update(f"{d.id}\x00{d.title}\x00{d.content_hash}\x00".encode())
+    for doc_id, title, content in sorted(entries):
+        h.update(f"{doc_id}\x00{title}\x00{content}\x00".encode())
     return h.hexdigest()
+
+
+def _checksum(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def make_client(config: StoreConfig) -> Any:
@@ -189,25 +208,48 @@ class VectorStore:
                 "manifest %s unreadable (%s); the index will be checked", self.manifest_path, exc
             )
             return None
-        return data if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION else None
+        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+            return None
+        problem = self._manifest_problem(data)
+        if problem:
+            log.warning("manifest %s %s; the index will be rebuilt", self.manifest_path, problem)
+            return None
+        return data
+
+    def _manifest_problem(self, data: dict[str, Any]) -> str | None:
+        """Why a parsed manifest cannot be trusted, or None: valid JSON is not enough."""
+        if data.get("checksum") != _checksum({k: v for k, v in data.items() if k != "checksum"}):
+            return "fails its checksum (damaged)"
+        if data.get("collection") != self.config.collection_name or (
+            data.get("settings") != self._settings()
+        ):
+            return "describes other settings"
+        try:
+            entries = [(i, e["title"], e["hash"]) for i, e in data["documents"].items()]
+        except (AttributeError, KeyError, TypeError):
+            return "lists its documents wrongly"
+        if _corpus_digest(entries) != data.get("corpus_hash"):
+            return "lists the documents of another corpus"
+        return None
+
+    def _settings(self) -> dict[str, str]:
+        return {
+            "chunking": self.config.chunking.fingerprint(),
+            "embedder": self.embedding_function.fingerprint(),
+        }
 
     def _write_manifest(self, docs: Sequence[Document], sources: Sequence[str]) -> None:
-        manifest = {
+        manifest: dict[str, Any] = {
             "version": MANIFEST_VERSION,
             "collection": self.config.collection_name,
             "corpus_hash": corpus_hash(docs),
-            "settings": {
-                "chunking": self.config.chunking.fingerprint(),
-                "embedder": self.embedding_function.fingerprint(),
-            },
+            "settings": self._settings(),
             "sources": list(sources),
             "documents": {d.id: {"hash": d.content_hash, "title": d.title} for d in docs},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.manifest_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(self.manifest_path)
+        manifest["checksum"] = _checksum(manifest)
+        write_whole(self.manifest_path, json.dumps(manifest, ensure_ascii=False))
 
     # -- collection -------------------------------------------------------------------------
     def _metadata(self, chash: str, complete: bool) -> dict[str, Any]:
@@ -260,25 +302,104 @@ class VectorStore:
         chunk = chunker or (lambda d: chunk_document(d, self.config.chunking))
         report = SyncReport(collection=self.config.collection_name)
         chash = corpus_hash(docs)
-        col = self._existing()
-        meta = (col.metadata or {}) if col is not None else {}
-        if col is not None and meta.get("complete") and meta.get("corpus_hash") == chash:
-            manifest = self.read_manifest()
-            if self.config.chroma_url or (manifest and manifest.get("corpus_hash") == chash):
-                self._collection = col
-                report.unchanged = len(docs)
-                report.seconds = time.perf_counter() - t0
-                return report
-        old_docs = (
-            self._stored_doc_hashes(col) if col is not None and meta.get("complete") else None
+        held = None if self._adopt(chash) else self._claim(chash, progress)
+        if held is None:  # the index of this corpus exists, or another process just built it
+            report.unchanged = len(docs)
+            report.seconds = time.perf_counter() - t0
+            return report
+        try:
+            col = self._existing()
+            meta = (col.metadata or {}) if col is not None else {}
+            old_docs = (
+                self._stored_doc_hashes(col) if col is not None and meta.get("complete") else None
+            )
+            if old_docs is None:
+                self._full_build(held, docs, chash, report, progress, chunk)
+            else:
+                self._incremental(col, docs, old_docs, chash, report, progress, chunk, held.beat)
+            self._write_manifest(docs, sources)
+        finally:
+            held.release()
+        shared.drop_leftovers(
+            self.client,
+            self.config.collection_name,
+            keep={shared.docs_name(self.config.collection_name, chash)},
+            exclusive=self._exclusive,
         )
-        if old_docs is None:
-            self._full_build(docs, chash, report, progress, chunk)
-        else:
-            self._incremental(col, docs, old_docs, chash, report, progress, chunk)
-        self._write_manifest(docs, sources)
         report.seconds = time.perf_counter() - t0
         return report
+
+    @property
+    def _exclusive(self) -> bool:
+        """Whether this process is the only writer: an embedded store is opened under the data
+        folder's lock (or injected by a test); a server is shared with other machines."""
+        return not self.config.chroma_url
+
+    def _adopt(self, chash: str) -> bool:
+        """Take the collection as it is when it completely holds corpus ``chash``.
+
+        An embedded store also wants its manifest to agree (a second witness, kept in the
+        folder); on a server the collection's metadata is what every replica shares.
+        """
+        col = self._existing()
+        meta = (col.metadata or {}) if col is not None else {}
+        if col is None or not meta.get("complete") or meta.get("corpus_hash") != chash:
+            return False
+        if self._exclusive:
+            manifest = self.read_manifest()
+            if not manifest or manifest.get("corpus_hash") != chash:
+                return False
+        self._collection = col
+        return True
+
+    def _claim(self, chash: str, progress: Progress | None) -> shared.Claim | None:
+        """Claim the build of ``chash``, waiting while another replica builds it; None when
+        that replica finished it meanwhile (then it is adopted, not built twice)."""
+        name = self.config.collection_name
+        if self._exclusive:  # leftovers of a killed build in this folder: nobody else writes
+            shared.drop_leftovers(self.client, name, keep=set(), exclusive=True)
+
+        def waiting(who: str) -> None:
+            log.info("waiting for %s to finish building %s on the server", who, name)
+            if progress:
+                progress(f"waiting for {who} to finish building the index on the server", 0, 1)
+
+        return shared.claim(
+            self.client,
+            self.embedding_function,
+            shared.claim_name(name, chash),
+            self._metadata(chash, complete=False),
+            self._user_metadata(chash, False),
+            done=lambda: self._adopt(chash),
+            stale_after=self.config.stale_build_s,
+            waiting=waiting,
+        )
+
+    def _keep_documents(
+        self, docs: Sequence[Document], chash: str, beat: Callable[[], None]
+    ) -> None:
+        """On a server, keep the documents beside the vectors (before they are marked complete),
+        so a replica without the sources answers from the server alone."""
+        if self.config.chroma_url:
+            shared.keep_documents(
+                self.client, self.embedding_function, self.config.collection_name, chash, docs, beat
+            )
+
+    def kept_documents(self) -> list[Document] | None:
+        """The documents of the complete collection's corpus as kept on the server, checked
+        against the collection's corpus hash; None when there are none to trust."""
+        col = self._existing()
+        meta = (col.metadata or {}) if col is not None else {}
+        chash = meta.get("corpus_hash")
+        if col is None or not meta.get("complete") or not isinstance(chash, str):
+            return None
+        docs = shared.kept_documents(
+            self.client, self.embedding_function, self.config.collection_name, chash
+        )
+        if docs is not None and corpus_hash(docs) != chash:
+            log.warning("the documents kept on the server do not match the index; ignored")
+            return None
+        return docs
 
     def _stored_doc_hashes(self, col: Any) -> dict[str, str] | None:
         manifest = self.read_manifest()
@@ -290,21 +411,21 @@ class VectorStore:
 
     def _full_build(
         self,
+        held: shared.Claim,
         docs: Sequence[Document],
         chash: str,
         report: SyncReport,
         progress: Progress | None,
         chunk: Chunker,
     ) -> None:
+        """Write everything into the claimed build collection, then rename it into place."""
         name = self.config.collection_name
-        tmp_name = f"{name}-build-{os.getpid()}-{int(time.time())}"
+        tmp = held.collection
         try:
-            tmp = self.client.create_collection(
-                tmp_name,
-                embedding_function=self.embedding_function,
-                metadata=self._metadata(chash, complete=False),
+            report.chunks_written = self._add_docs(
+                tmp, docs, progress, chunk, report.timings, held.beat
             )
-            report.chunks_written = self._add_docs(tmp, docs, progress, chunk, report.timings)
+            self._keep_documents(docs, chash, held.beat)
             with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
             tmp.modify(name=name, metadata=self._user_metadata(chash, True))
@@ -313,23 +434,12 @@ class VectorStore:
         self._collection = self.client.get_collection(
             name, embedding_function=self.embedding_function
         )
-        self._drop_stale_builds()
         report.added = [d.id for d in docs]
         report.rebuilt = True
 
     def _user_metadata(self, chash: str, complete: bool) -> dict[str, Any]:
         # hnsw:* keys cannot be changed after creation; only our own keys are modified.
         return {"corpus_hash": chash, "complete": complete}
-
-    def _drop_stale_builds(self) -> None:
-        prefix = f"{self.config.collection_name}-build-"
-        try:
-            for c in self.client.list_collections():
-                cname = c if isinstance(c, str) else c.name
-                if cname.startswith(prefix):
-                    self.client.delete_collection(cname)
-        except Exception as exc:  # best effort: a leftover build costs disk, not correctness
-            log.debug("could not clean stale builds: %s", exc)
 
     def _incremental(
         self,
@@ -340,6 +450,7 @@ class VectorStore:
         report: SyncReport,
         progress: Progress | None,
         chunk: Chunker,
+        beat: Callable[[], None],
     ) -> None:
         new = {d.id: d for d in docs}
         report.removed = sorted(set(old) - set(new))
@@ -354,7 +465,8 @@ class VectorStore:
                 col.delete(where={"doc_id": {"$in": stale[i : i + 500]}})
             report.timings["chroma_delete"] = time.perf_counter() - t0
             todo = [new[i] for i in report.changed + report.added]
-            report.chunks_written = self._add_docs(col, todo, progress, chunk, report.timings)
+            report.chunks_written = self._add_docs(col, todo, progress, chunk, report.timings, beat)
+            self._keep_documents(docs, chash, beat)
             col.modify(metadata=self._user_metadata(chash, True))
         except Exception as exc:
             raise StoreError(f"Could not update the index collection {col.name}: {exc}.") from exc
@@ -367,6 +479,7 @@ class VectorStore:
         progress: Progress | None,
         chunk: Chunker,
         timings: dict[str, float],
+        beat: Callable[[], None],
     ) -> int:
         chunks: list[Chunk] = [c for d in docs for c in chunk(d)]
         total = len(chunks)
@@ -396,6 +509,7 @@ class VectorStore:
                     metadatas=[{"doc_id": c.doc_id} for c in batch],
                 )
                 timings["chroma_add"] += time.perf_counter() - t0
+                beat()
                 done += len(batch)
                 if progress:
                     progress("embedding", done, total)
@@ -405,12 +519,6 @@ class VectorStore:
     def ids(self) -> list[str]:
         """Every chunk id the collection holds, read in pages."""
         return [i for i, _, _ in get_all(self.collection, [])]
-
-    def titles(self) -> dict[str, str]:
-        manifest = self.read_manifest()
-        if manifest:
-            return {k: v.get("title", k) for k, v in manifest.get("documents", {}).items()}
-        return {m["doc_id"]: m["doc_id"] for _, _, m in get_all(self.collection, ["metadatas"])}
 
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
@@ -428,3 +536,11 @@ class VectorStore:
         return [
             (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)
         ]
+
+
+def server_documents(config: StoreConfig, client: Any | None = None) -> list[Document] | None:
+    """The corpus a Chroma server holds for ``config``, documents and all; None without a
+    server, or when it holds no complete index with documents that match it."""
+    if not config.chroma_url:
+        return None
+    return VectorStore(config, client=client).kept_documents()

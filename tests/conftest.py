@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["tests.llm_fixtures"]
@@ -16,5 +18,11 @@ def _isolated_data_dir(tmp_path, monkeypatch):
         if name.startswith("ASSISTANT_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    # processes the tests start import the code under test, not whichever checkout the
+    # editable install points at (a git worktree would otherwise test another tree)
+    root = str(Path(__file__).resolve().parent.parent)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
     monkeypatch.chdir(tmp_path)
     yield

@@ -223,3 +223,41 @@ def test_kept_documents_that_fail_their_checksum_are_not_used(tmp_path: Path) ->
     result = runner.invoke(app, ["ask", "How many tarts?"])
     assert result.exit_code == 1
     assert "bakery.txt" in result.output and "Traceback" not in result.output
+
+
+def test_paths_with_markup_are_printed_as_written(tmp_path: Path) -> None:
+    """A path holding `[bold]` is data: indexed as is, and named literally when missing."""
+    missing = tmp_path / "[bold]gone[red].txt"
+    result = runner.invoke(app, ["index", str(missing)])
+    assert result.exit_code == 1
+    assert str(missing) in result.output and "Traceback" not in result.output
+    story = tmp_path / "[bold red]news.txt"
+    story.write_text("Harbour news\n\nThe ferry to Ischia leaves at noon.\n", encoding="utf-8")
+    result = runner.invoke(app, ["index", str(story)])
+    assert result.exit_code == 0, result.output
+    answer = runner.invoke(app, ["ask", "When does the ferry to Ischia leave?"])
+    assert answer.exit_code == 0 and "leaves at noon" in answer.output
+
+
+def test_escape_sequences_in_an_article_never_reach_the_terminal_in_ask(tmp_path: Path) -> None:
+    """An article carrying OSC/CSI escapes (a window-title change, a screen clear, colours):
+    `assistant ask`, a real process writing to a pipe, prints its text without them."""
+    story = tmp_path / "evil.txt"
+    story.write_bytes(
+        b"Port news\x1b]0;pwned\x07\n\nThe ferry to Ischia\x1b[2J leaves at\x1b[31m noon\x1b[0m "
+        b"every day.\xc2\x9b2J\n"  # the last: CSI as one C1 character
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_DATA_DIR"] = str(tmp_path / "data")
+    for args in (["index", str(story)], ["ask", "When does the ferry to Ischia leave?"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", *args],
+            capture_output=True,
+            env=env,
+            timeout=180,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+    printed = done.stdout + done.stderr
+    assert b"leaves at noon every day" in done.stdout
+    assert b"\x1b" not in printed and b"\x07" not in printed and "\x9b".encode() not in printed

@@ -102,3 +102,75 @@ def test_reading_everything_back_goes_in_pages(tmp_path: Path, monkeypatch) -> N
 def test_lexical_index_holds_exactly_the_collections_chunks(tmp_path: Path) -> None:
     assistant = Assistant.open(load_settings(data_dir=tmp_path / "d"))
     assert sorted(assistant.index.lexical.ids) == sorted(c.id for c in assistant.index.all_chunks())
+
+
+def _two_articles(tmp_path: Path) -> tuple[Path, Path]:
+    folder = tmp_path / "src"
+    folder.mkdir(parents=True, exist_ok=True)
+    a, b = folder / "bridge.txt", folder / "rain.txt"
+    a.write_text("Bridge opens\n\nThe mayor of Lyon opened the new bridge on Monday.\n")
+    b.write_text("Floods\n\nHeavy rain flooded the valley for four days.\n")
+    return a, b
+
+
+def _tamper_manifest(data: Path, change, *, reseal: bool) -> None:
+    """Edit the manifest as valid JSON; ``reseal`` recomputes its checksum (if it has one), as
+    a manifest copied from elsewhere and hand-edited would be consistent with itself."""
+    import hashlib
+    import json
+
+    (path,) = data.glob("manifest-*.json")
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    if reseal and "checksum" in manifest:
+        body = {k: v for k, v in manifest.items() if k != "checksum"}
+        text = json.dumps(body, sort_keys=True, ensure_ascii=False)
+        manifest["checksum"] = hashlib.sha256(text.encode()).hexdigest()
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("reseal", [False, True], ids=["damaged", "another-corpus"])
+def test_a_manifest_that_disagrees_with_its_corpus_is_not_trusted(
+    tmp_path: Path, reseal: bool
+) -> None:
+    """A manifest that is valid JSON but whose document list is not the corpus it claims (its
+    own content damaged, or the list of another corpus under this corpus's hash) must not
+    steer the next sync: trusted, it makes an edited article look unchanged and keeps the old
+    article's chunks."""
+    import hashlib
+
+    from index.chunking import chunk_document
+
+    bridge, rain = _two_articles(tmp_path)
+    data = tmp_path / "d"
+    settings = load_settings(data_dir=data)
+    Assistant.open(settings, sources=[bridge, rain])
+    edited = bridge.read_text().replace("on Monday", "on a rainy Monday, after years of delay")
+    new_hash = hashlib.sha256(edited.encode()).hexdigest()
+
+    def claim_bridge_is_already_edited(manifest: dict) -> None:
+        manifest["documents"]["bridge"]["hash"] = new_hash
+
+    _tamper_manifest(data, claim_bridge_is_already_edited, reseal=reseal)
+    bridge.write_text(edited)
+    again = Assistant.open(settings, sources=[bridge, rain])
+    assert again.sync_report.rebuilt or "bridge" in again.sync_report.changed
+    settings_now = again.index.config.chunking
+    expected = {c.id for d in again.documents.values() for c in chunk_document(d, settings_now)}
+    assert set(again.index.store.ids()) == expected == set(again.index.lexical.ids)
+    quote = again.ask("When did the mayor of Lyon open the bridge?").citations[0].quote
+    assert "after years of delay" in quote
+
+
+def test_an_intact_manifest_is_trusted_and_a_damaged_one_rebuilds(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    settings = load_settings(data_dir=data)
+    Assistant.open(settings)
+    assert not Assistant.open(settings).sync_report.touched  # the checksum agrees
+
+    def other_sources(manifest: dict) -> None:
+        manifest["sources"] = ["/somewhere/else.txt"]
+
+    _tamper_manifest(data, other_sources, reseal=False)
+    assert Assistant.open(settings).sync_report.rebuilt
+    assert not Assistant.open(settings).sync_report.touched  # and it was written again

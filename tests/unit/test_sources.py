@@ -130,3 +130,12 @@ def test_names_that_slug_to_nothing_get_distinct_stable_ids(tmp_path: Path) -> N
     assert ids["Beijing story."].startswith("doc-") and ids["Tokyo story."].startswith("doc-")
     again = {d.text: d.id for d in load_sources([folder]).documents}
     assert again == ids  # stable: derived from the path, not the content or the order
+
+
+def test_two_files_that_still_share_an_id_are_both_named(tmp_path: Path) -> None:
+    """`a.txt` and `a.md` both make the readable id `a`: one sentence naming both files."""
+    (tmp_path / "a.txt").write_text("Plain story.", encoding="utf-8")
+    (tmp_path / "a.md").write_text("# Marked story", encoding="utf-8")
+    with pytest.raises(DuplicateDocumentError) as err:
+        load_sources([tmp_path])
+    assert str(tmp_path / "a.txt") in str(err.value) and str(tmp_path / "a.md") in str(err.value)
