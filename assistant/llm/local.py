@@ -255,13 +255,16 @@ def running(
     alias: str | None = None,
     threads: int = 2,
     ctx_size: int = 4096,
+    api_key: str | None = None,
 ) -> Iterator[str]:
     """Start llama.cpp's server in this process (its HTTP threads are native), yield its base
     URL (``http://host:port/v1``), stop it on exit. Port 0 picks a free port.
 
     The settings are the ones `llama-server` flags set: one slot (2 cores serve one answer at a
     time), prompt caching with a bounded host-memory cache (follow-ups share the system prompt
-    and passages), no web UI, never a download.
+    and passages), no web UI, never a download. No browser page of another origin may read it
+    (no CORS header: the assistant calls it from Python), and with ``api_key`` every request
+    must carry that bearer key.
     """
     if not Path(model_path).is_file():
         raise LocalModelError(f"No model file at {model_path}.")
@@ -285,6 +288,10 @@ def running(
     params.cache_ram_mib = 1024
     params.ui = False
     params.offline = True
+    params.cors_origins = ""
+    params.cors_origins_explicit = True
+    if api_key:
+        params.api_keys = [api_key]
     try:
         server = xllamacpp.Server(params)
     except RuntimeError as exc:
@@ -307,6 +314,7 @@ def serve(
     alias: str | None = None,
     threads: int = 2,
     ctx_size: int = 4096,
+    api_key: str | None = None,
     ready: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
 ) -> None:
@@ -323,7 +331,13 @@ def serve(
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         with running(
-            model_path, host=host, port=port, alias=alias, threads=threads, ctx_size=ctx_size
+            model_path,
+            host=host,
+            port=port,
+            alias=alias,
+            threads=threads,
+            ctx_size=ctx_size,
+            api_key=api_key,
         ) as url:
             if ready:
                 ready(url)

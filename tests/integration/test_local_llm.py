@@ -10,7 +10,8 @@ import json
 import httpx
 import pytest
 
-from tests.local_llm import LOCAL_LLM_MODEL
+from assistant.llm.local import MODELS, running
+from tests.local_llm import DATA_DIR, LOCAL_LLM_MODEL
 
 pytestmark = pytest.mark.local_llm
 
@@ -38,6 +39,22 @@ def test_models_lists_the_served_model(local_llm: str) -> None:
     response = httpx.get(f"{local_llm}/models", timeout=10.0)
     assert response.status_code == 200
     assert [m["id"] for m in response.json()["data"]] == [LOCAL_LLM_MODEL]
+
+
+def test_no_web_page_of_another_origin_may_read_it(local_llm: str) -> None:
+    origin = {"Origin": "http://example.com"}
+    response = httpx.get(f"{local_llm}/models", headers=origin, timeout=10.0)
+    assert response.status_code == 200
+    # absent or empty: a browser lets no page read it (llama.cpp sends it empty)
+    assert response.headers.get("access-control-allow-origin", "") == ""
+
+
+def test_with_a_key_every_request_must_carry_it(local_llm: str) -> None:
+    model = DATA_DIR / "models" / MODELS["0.5b"].file_name  # assembled by the fixture
+    with running(model, port=0, threads=1, ctx_size=512, api_key="s3cret") as url:
+        assert httpx.get(f"{url}/models", timeout=10.0).status_code == 401
+        auth = {"Authorization": "Bearer s3cret"}
+        assert httpx.get(f"{url}/models", headers=auth, timeout=10.0).status_code == 200
 
 
 def test_chat_completion_follows_a_json_schema(local_llm: str) -> None:
