@@ -189,61 +189,73 @@ def assemble(
     ``LocalModelError`` raised. An already verified file is reused without reading it.
     ``progress(done_bytes, total_bytes)`` is called as the parts are copied.
     """
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
 
     model = get_model(model)
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    target = dest_dir / model.file_name
     # two processes assembling at once (make llm and the tests) must not interleave
-    with FileLock(str(dest_dir / f".{model.file_name}.lock"), timeout=600):
-        if _reuse(target, model):
-            return target
-        parts = part_paths(model)
-        free = shutil.disk_usage(dest_dir).free
-        if free < model.size:
-            raise LocalModelError(
-                f"Not enough disk space in {dest_dir} for the {model.key} model: "
-                f"{model.size / 1e9:.1f} GB needed, {free / 1e9:.1f} GB free."
-            )
-        digest = hashlib.sha256()
-        done = 0
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{model.file_name}.", suffix=".tmp", dir=dest_dir)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for part in parts:
-                    with part.open("rb") as f:
-                        while chunk := f.read(CHUNK):
-                            done += len(chunk)
-                            if done > model.size:
-                                raise LocalModelError(
-                                    f"The assembled {model.key} model is larger than the "
-                                    f"{model.size:,} bytes expected: refused and deleted."
-                                )
-                            digest.update(chunk)
-                            out.write(chunk)
-                            if progress:
-                                progress(done, model.size)
-                out.flush()
-                os.fsync(out.fileno())
-            if done != model.size:
-                raise LocalModelError(
-                    f"The assembled {model.key} model has {done:,} bytes, not the "
-                    f"{model.size:,} expected: refused and deleted."
-                )
-            if digest.hexdigest() != model.sha256:
-                raise LocalModelError(
-                    f"The assembled {model.key} model's sha256 is {digest.hexdigest()}, not "
-                    f"{model.sha256} ({model.source}): refused and deleted."
-                )
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; the weights are not secret
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _write_stamp(target, model)
+    try:
+        with FileLock(str(dest_dir / f".{model.file_name}.lock"), timeout=600):
+            return _assemble_locked(model, dest_dir / model.file_name, progress)
+    except Timeout:
+        raise LocalModelError(
+            f"Another process has been assembling {dest_dir / model.file_name} for 10 minutes; "
+            "stop it or try again."
+        ) from None
+
+
+def _assemble_locked(
+    model: LocalModel, target: Path, progress: Callable[[int, int], None] | None
+) -> Path:
+    dest_dir = target.parent
+    if _reuse(target, model):
         return target
+    parts = part_paths(model)
+    free = shutil.disk_usage(dest_dir).free
+    if free < model.size:
+        raise LocalModelError(
+            f"Not enough disk space in {dest_dir} for the {model.key} model: "
+            f"{model.size / 1e9:.1f} GB needed, {free / 1e9:.1f} GB free."
+        )
+    digest = hashlib.sha256()
+    done = 0
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{model.file_name}.", suffix=".tmp", dir=dest_dir)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    while chunk := f.read(CHUNK):
+                        done += len(chunk)
+                        if done > model.size:
+                            raise LocalModelError(
+                                f"The assembled {model.key} model is larger than the "
+                                f"{model.size:,} bytes expected: refused and deleted."
+                            )
+                        digest.update(chunk)
+                        out.write(chunk)
+                        if progress:
+                            progress(done, model.size)
+            out.flush()
+            os.fsync(out.fileno())
+        if done != model.size:
+            raise LocalModelError(
+                f"The assembled {model.key} model has {done:,} bytes, not the "
+                f"{model.size:,} expected: refused and deleted."
+            )
+        if digest.hexdigest() != model.sha256:
+            raise LocalModelError(
+                f"The assembled {model.key} model's sha256 is {digest.hexdigest()}, not "
+                f"{model.sha256} ({model.source}): refused and deleted."
+            )
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the weights are not secret
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _write_stamp(target, model)
+    return target
 
 
 @contextlib.contextmanager
