@@ -588,7 +588,9 @@ def llm_serve(
     model: Annotated[
         str, typer.Option(help="Which Qwen2.5-Coder-Instruct (Q4_K_M): 0.5b or 1.5b.")
     ] = "1.5b",
-    host: Annotated[str, typer.Option(help="Address to bind; it has no key.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind (no key unless ASSISTANT_LLM_API_KEY is set).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="LLM_PORT", help="Port (0: any free one).")] = 8080,
     gguf: Annotated[
         Path | None, typer.Option(help="Serve this GGUF file instead of the installed weights.")
