@@ -70,7 +70,7 @@ def local_llm() -> Iterator[str]:
     data_dir = DATA_DIR
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log_path = data_dir / f"server-{port}.log"
+    log_path = data_dir / "server.log"  # the last session's
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env["ASSISTANT_DATA_DIR"] = str(data_dir)
     cmd = [sys.executable, "-m", "assistant.cli", "llm", "serve", "--model", "0.5b"]
