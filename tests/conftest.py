@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.llm_fixtures"]
+pytest_plugins = ["tests.llm_fixtures", "tests.local_llm"]
 
 
 @pytest.fixture(autouse=True)
