@@ -47,3 +47,116 @@ def test_held_out_articles_never_train() -> None:
     assert not set(calib) & set(test)
     assert len(calib) + len(test) == D.HELD_OUT_SQUAD11
     assert D.split_articles(articles) == (train, calib, test)  # fixed seed: the same split
+
+
+ARTICLE = [
+    "In 1512 the king built a stone castle on the hill. Later the castle was the royal seat of "
+    "the king.",
+    "The new cathedral was blessed by the bishop, and the northern gate by the abbot. Years later "
+    "the bishop was old and the abbot was young.",
+    "A northern road led to the cathedral, which the bishop and the abbot visited in 1566.",
+]
+KING_PAR = ARTICLE[0]
+KING_SENT = "In 1512 the king built a stone castle on the hill."
+
+
+def test_the_vocabulary_is_the_articles_own_words_by_shape() -> None:
+    vocab = D.article_vocab(ARTICLE)
+    nouns = vocab.words["noun"]  # used twice or more, and seen after a determiner
+    assert {"bishop", "abbot", "cathedral", "castle", "king"} <= set(nouns)
+    assert "gate" not in nouns  # used once: not what the article is about
+    assert "northern" in vocab.modifiers  # stands between a determiner and a noun
+    assert vocab.years == ["1512", "1566"]
+    assert not any(w in D.STOPWORDS for ws in vocab.words.values() for w in ws)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_swap_puts_an_article_word_the_paragraph_lacks_in_place_of_a_question_word(
+    seed: int,
+) -> None:
+    vocab = D.article_vocab(ARTICLE)
+    question = "What did the king build on the hill?"
+    got = D.swap_word(question, KING_SENT, KING_PAR, vocab, random.Random(seed))
+    assert got is not None and got != question
+    old = set(question[:-1].split())
+    new = set(got[:-1].split())
+    (gone,), (came,) = old - new, new - old  # exactly one word changed
+    assert gone in {"king", "hill"}  # a content word the answer sentence uses
+    assert came in vocab.words["noun"] and came not in KING_PAR.lower()
+    assert came in {"bishop", "abbot", "cathedral"}  # a noun for a noun: still grammatical
+
+
+def test_a_swap_needs_a_word_the_paragraph_does_not_use() -> None:
+    vocab = D.article_vocab([KING_PAR, KING_PAR])  # nothing beyond the paragraph itself
+    assert (
+        D.swap_word("What did the king build?", KING_SENT, KING_PAR, vocab, random.Random(0))
+        is None
+    )
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_something_not_mentioned_is_a_modifier_or_year_from_elsewhere(seed: int) -> None:
+    vocab = D.article_vocab(ARTICLE)
+    got = D.insert_unmentioned(
+        "What did the king build on the hill?", KING_PAR, vocab, random.Random(seed)
+    )
+    assert got in {
+        "What did the northern king build on the hill?",
+        "What did the king build on the northern hill?",
+    }
+    # no noun slot: a year the paragraph lacks, as a qualifier
+    assert D.insert_unmentioned("Who ruled?", KING_PAR, vocab, random.Random(seed)) == (
+        "Who ruled in 1566?"
+    )
+    # a question about time gets no year tacked on
+    assert D.insert_unmentioned("When was it built?", KING_PAR, vocab, random.Random(seed)) is None
+
+
+def test_the_word_edits_are_drawn_only_with_a_vocabulary() -> None:
+    vocab = D.article_vocab(ARTICLE)
+    question = "What did the king build on the hill?"
+    kinds = {
+        D.edit_question(question, KING_SENT, KING_PAR, [], [], random.Random(s), vocab)[1]
+        for s in range(60)
+    }
+    assert {"swap", "unmentioned"} <= kinds
+    without = {
+        D.edit_question(question, KING_SENT, KING_PAR, [], [], random.Random(s))[1]
+        for s in range(60)
+    }
+    assert not without & {"swap", "unmentioned"}
+
+
+def test_without_word_edits_the_pairs_are_the_earlier_ones() -> None:
+    article = {
+        "title": "Castles",
+        "paragraphs": [
+            {
+                "context": p,
+                "qas": [
+                    {
+                        "id": f"q{i}",
+                        "question": "What did the king build on the hill?",
+                        "answers": [{"text": "a stone castle", "answer_start": 23}],
+                    }
+                ]
+                if i == 0
+                else [],
+            }
+            for i, p in enumerate(ARTICLE)
+        ],
+    }
+    kinds = set()
+    for seed in range(40):
+        pairs = list(
+            D.training_pairs([article], [], ["Castles"], random.Random(seed), word_edits=False)
+        )
+        assert pairs[0].label == 1 and pairs[0].sentence[slice(*pairs[0].span)] == "a stone castle"
+        kinds |= {p.kind for p in pairs}
+    assert not kinds & {"edit-swap", "edit-unmentioned"}
+    kinds = {
+        p.kind
+        for seed in range(40)
+        for p in D.training_pairs([article], [], ["Castles"], random.Random(seed))
+    }
+    assert kinds & {"edit-swap", "edit-unmentioned"}

@@ -4,9 +4,12 @@ The reader judges one (question, sentence) pair at a time, so every example is a
 - positive: the sentence that holds a SQuAD answer, with the answer's character span;
 - hard negatives: the same paragraph's other sentences (the most word-sharing first), and other
   paragraphs' questions against the sentence of this one that shares most words with them;
-- edited negatives, made the way SQuAD 2.0's writers made unanswerable questions: an entity,
-  number or date swapped, a negation added, an antonym, something the article never mentions —
-  each paired with the sentence that answered the original question, so it still "looks right";
+- edited negatives, made the way SQuAD 2.0's writers made unanswerable questions: a common
+  word of the question swapped for another word of the same article that the paragraph never
+  uses (the most frequent edit in SQuAD 2.0), an entity, number or date swapped, a negation
+  added, an antonym, a modifier or a year from elsewhere in the article ("something not
+  mentioned") — each paired with the sentence that answered the original question, so it still
+  "looks right";
 - SQuAD 2.0's own unanswerable questions against their ``plausible_answers`` sentence.
 
 Whole articles are held out (Spectre with its real unanswerables, and 30 SQuAD 1.1 articles),
@@ -25,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index.sentences import sentence_spans
-from index.text import tokens
+from index.text import STOPWORDS, tokens
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SQUAD11 = "squad11-train.json.gz"
@@ -142,6 +145,203 @@ def entities(text: str) -> list[str]:
     return [m.group(1) for m in _ENTITY.finditer(text)]
 
 
+# words a question is made of rather than about: never swapped
+_QUESTION_WORDS = STOPWORDS | {
+    "many",
+    "much",
+    "name",
+    "named",
+    "type",
+    "kind",
+    "also",
+    "often",
+    "long",
+    "year",
+    "years",
+    "called",
+    "known",
+    "used",
+    "make",
+    "made",
+    "take",
+    "took",
+    "give",
+    "gave",
+    "time",
+    "times",
+    "percent",
+    "percentage",
+    "number",
+    "first",
+    "last",
+    "people",
+    "person",
+    "part",
+    "become",
+    "became",
+    "whose",
+    "another",
+    "every",
+    "within",
+    "without",
+    "among",
+    "along",
+    "since",
+}
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z-]{3,}(?![\w'’-])")
+_YEAR = re.compile(r"\b1[5-9]\d\d\b|\b20[0-2]\d\b")
+_DET = r"(?:the|a|an|its|his|her|their)"
+# a lowercase word between a determiner and another word, shaped like an adjective
+_MODIFIER = re.compile(rf"\b{_DET}\s+([a-z]{{4,}})\s+[a-z]{{3,}}\b")
+_ADJ_END = (
+    "al",
+    "ic",
+    "ous",
+    "ive",
+    "ful",
+    "less",
+    "ern",
+    "ish",
+    "able",
+    "ible",
+    "ian",
+    "ary",
+    "ese",
+    "est",
+    "ent",
+    "ant",
+    "ular",
+    "ior",
+    "ile",
+)
+_ORDINALS = {"first", "second", "third", "fourth", "fifth", "final", "former", "original", "later"}
+
+
+_NUMBER_WORDS = {"one", "two", "three", "four", "five", "seven", "nine", "eleven", "twelve"}
+_AFTER_DET = re.compile(r"\b(?:the|a|an|its|his|her|their|this|these|those)\s+([a-z]{4,})\b")
+
+
+def _shape(word: str, nouns: frozenset[str] | set[str] = frozenset()) -> str:
+    """A crude part-of-speech class from the ending (and, for ``nouns``, from having been seen
+    after a determiner), so a swap keeps the question grammatical."""
+    if word.endswith("ly"):
+        return "ly"
+    if word.endswith("ing") and word in nouns:  # "the king", "the building"
+        return "noun"
+    for end in ("ing", "ed"):
+        if word.endswith(end):
+            return end
+    plural = word.endswith("s") and not word.endswith("ss")
+    if word in nouns:
+        return "noun-s" if plural else "noun"
+    if word.endswith(_ADJ_END) and not word.endswith("ment"):
+        return "adj"
+    return "s" if plural else ""
+
+
+@dataclass
+class Vocab:
+    """What one article offers the word-level edits: its lowercase content words by
+    :func:`_shape` (used at least twice, so they are what the article is about), its
+    adjective-like modifiers and its years."""
+
+    words: dict[str, list[str]] = field(default_factory=dict)
+    modifiers: list[str] = field(default_factory=list)
+    years: list[str] = field(default_factory=list)
+    nouns: set[str] = field(default_factory=set)
+
+
+def article_vocab(paragraphs: list[str]) -> Vocab:
+    counts: dict[str, int] = {}
+    mods: set[str] = set()
+    years: set[str] = set()
+    nouns: set[str] = set()
+    for par in paragraphs:
+        nouns.update(_AFTER_DET.findall(par))
+        for w in _LOWER_WORD.findall(par):
+            if w not in _QUESTION_WORDS and not w.endswith("ly") and "-" not in w.strip("-"):
+                counts[w] = counts.get(w, 0) + 1
+        for m in _MODIFIER.finditer(par):
+            w = m.group(1)
+            if w in _ORDINALS or (
+                w not in _QUESTION_WORDS | _NUMBER_WORDS
+                and w.endswith(_ADJ_END)
+                and not w.endswith("ment")
+            ):
+                mods.add(w)
+        years.update(_YEAR.findall(par))
+    nouns -= mods | _QUESTION_WORDS
+    words: dict[str, list[str]] = {}
+    for w in sorted(w for w, c in counts.items() if c >= 2):
+        words.setdefault(_shape(w, nouns), []).append(w)
+    return Vocab(words, sorted(mods), sorted(years), nouns)
+
+
+def _par_stems(paragraph: str) -> set[str]:
+    return set(tokens(paragraph))
+
+
+def swap_word(
+    question: str, sentence: str, paragraph: str, vocab: Vocab, rng: random.Random
+) -> str | None:
+    """Swap a lowercase content word of the question (one the answer sentence uses, when there
+    is one) for a word of the same shape from the article that the paragraph never uses:
+    "What did the king build?" -> "What did the bishop build?"."""
+    low_sent = set(tokens(sentence))
+    mine = [
+        m
+        for m in _LOWER_WORD.finditer(question)
+        if m.group(0) not in _QUESTION_WORDS and _shape(m.group(0), vocab.nouns) != "ly"
+    ]
+    if not mine:
+        return None
+    key = [m for m in mine if set(tokens(m.group(0))) & low_sent]
+    m = rng.choice(key or mine)
+    old = m.group(0)
+    stems = _par_stems(paragraph) | set(tokens(question))
+    cands = [
+        w
+        for w in vocab.words.get(_shape(old, vocab.nouns), [])
+        if w != old and not set(tokens(w)) & stems and w not in paragraph.lower()
+    ]
+    if not cands:
+        return None
+    return question[: m.start()] + rng.choice(cands) + question[m.end() :]
+
+
+def insert_unmentioned(
+    question: str, paragraph: str, vocab: Vocab, rng: random.Random
+) -> str | None:
+    """Something the paragraph never mentions: an adjective-like modifier of the article before
+    a noun of the question ("the king" -> "the northern king"), or else a year of the article
+    the paragraph lacks, as a qualifier at the end ("... in 1204?")."""
+    stems = _par_stems(paragraph) | set(tokens(question))
+    mods = [w for w in vocab.modifiers if not set(tokens(w)) & stems]
+    slots = [
+        m
+        for m in re.finditer(rf"\b({_DET})\s+([a-z]{{3,}})\b", question)
+        if m.group(2) not in _QUESTION_WORDS and m.group(2) not in vocab.modifiers
+    ]
+    if mods and slots:
+        m = rng.choice(slots)
+        new = rng.choice(mods)
+        det = m.group(1)
+        if det == "a" and new[0] in "aeiou":
+            det = "an"
+        elif det == "an" and new[0] not in "aeiou":
+            det = "a"
+        return question[: m.start()] + f"{det} {new} {m.group(2)}" + question[m.end() :]
+    years = [y for y in vocab.years if y not in paragraph]
+    asks_time = re.search(r"\b(?:when|years?|date|century|decade)\b", question, re.I)
+    if years and not asks_time and not _YEAR.search(question) and question.rstrip().endswith("?"):
+        return question.rstrip()[:-1].rstrip() + f" in {rng.choice(years)}?"
+    return None
+
+
+_BASE_EDITS = {"entity": 4.0, "number": 4.0, "antonym": 3.0, "foreign": 2.0, "negation": 1.0}
+_WORD_EDITS = {"swap": 6.0, "unmentioned": 3.0}
+
+
 def edit_question(
     question: str,
     sentence: str,
@@ -149,17 +349,29 @@ def edit_question(
     own: list[str],
     foreign: list[str],
     rng: random.Random,
+    vocab: Vocab | None = None,
 ) -> tuple[str, str] | None:
     """An unanswerable twin of ``question`` whose old answer sentence still looks right, with
     the kind of edit; None when no edit applies. ``own`` are entities of the same article (not
-    in this paragraph), ``foreign`` entities of other articles."""
+    in this paragraph), ``foreign`` entities of other articles; ``vocab`` (the article's
+    :func:`article_vocab`) enables the word swap and the unmentioned modifier. Without it the
+    edits (and the random draws) are exactly the earlier ones, which keeps the held-out pairs
+    the training curve is measured on comparable across runs."""
     low_par = paragraph.lower()
     # weighted order without replacement: negation applies to almost every question, so it is
     # tried last most of the time or it would crowd out the subtler edits
-    weights = {"entity": 4.0, "number": 4.0, "antonym": 3.0, "foreign": 2.0, "negation": 1.0}
+    weights = _BASE_EDITS | (_WORD_EDITS if vocab is not None else {})
     kinds = sorted(weights, key=lambda k: rng.random() ** (1.0 / weights[k]), reverse=True)
     for kind in kinds:
-        if kind == "entity":
+        if kind == "swap" and vocab is not None:
+            new = swap_word(question, sentence, paragraph, vocab, rng)
+            if new and new != question:
+                return new, kind
+        elif kind == "unmentioned" and vocab is not None:
+            new = insert_unmentioned(question, paragraph, vocab, rng)
+            if new and new != question:
+                return new, kind
+        elif kind == "entity":
             ents = entities(question)
             cands = [e for e in own if e.lower() not in low_par]
             if ents and cands:
@@ -215,7 +427,10 @@ def training_pairs(
     train_titles: list[str],
     rng: random.Random,
     questions_per_article: int = 70,
+    word_edits: bool = True,
 ) -> Iterator[Pair]:
+    """``word_edits=False`` leaves out the word swap and the unmentioned modifier (the edits as
+    they were before them), for held-out pairs comparable with earlier runs."""
     train = set(train_titles)
     by_title = {a["title"]: a for a in squad11 if a["title"] in train}
     all_ents: list[str] = []
@@ -227,6 +442,7 @@ def training_pairs(
     for t, a in by_title.items():
         paras = a["paragraphs"]
         spans_of = [paragraph_sentences(p["context"]) for p in paras]
+        vocab = article_vocab([p["context"] for p in paras]) if word_edits else None
         qs = [(pi, q) for pi, p in enumerate(paras) for q in p["qas"]]
         rng.shuffle(qs)
         for pi, q in qs[:questions_per_article]:
@@ -276,7 +492,7 @@ def training_pairs(
             # an edited, unanswerable twin against the sentence that answered the original
             if rng.random() < 0.6:
                 own = [e for e in art_ents[t] if e.lower() not in par.lower()]
-                edited = edit_question(q["question"], sent, par, own, all_ents, rng)
+                edited = edit_question(q["question"], sent, par, own, all_ents, rng, vocab)
                 if edited:
                     yield Pair(
                         edited[0], sent, _context(par, spans, i), 0, f"edit-{edited[1]}", None, t

@@ -191,9 +191,12 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=70.0, help="training time box")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=6e-5)
-    ap.add_argument("--per-article", type=int, default=60)
+    ap.add_argument("--per-article", type=int, default=120)
     ap.add_argument("--export-every", type=int, default=700)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument(
+        "--init", type=Path, default=None, help="start from a checkpoint.pt of an earlier run"
+    )
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
@@ -211,7 +214,8 @@ def main() -> None:
     train_t, calib_t, _test_t = D.split_articles(s11)
     t0 = time.time()
     pairs = list(D.training_pairs(s11, s2, train_t, rng, a.per_article))
-    held = list(D.training_pairs(s11, [], calib_t, random.Random(D.SEED + 1), 20))
+    # the held-out pairs keep the earlier edits only, so the curve compares across runs
+    held = list(D.training_pairs(s11, [], calib_t, random.Random(D.SEED + 1), 20, word_edits=False))
     kinds: dict[str, int] = {}
     for p in pairs:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
@@ -224,6 +228,9 @@ def main() -> None:
     items = encode_pairs(tok, pairs, rng)
     held_items = encode_pairs(tok, held, random.Random(D.SEED + 2))
     model = Reader(str(base))
+    if a.init:
+        model.load_state_dict(torch.load(a.init, map_location="cpu", weights_only=True))
+        log.info("initialised from %s", a.init)
     model.train()
     batches = grouped_batches(items, a.batch, rng)
     plan = {"total": len(batches)}  # shrunk to the time box once the step time is known
@@ -244,6 +251,7 @@ def main() -> None:
         "max_len": MAX_LEN,
         "available_steps": len(batches),
         "seed": D.SEED,
+        "init": str(a.init) if a.init else None,
         "curve": [],
     }
     start, run = time.time(), 0.0
@@ -256,11 +264,14 @@ def main() -> None:
         sched.step()
         opt.zero_grad()
         run = loss.item() if step == 1 else 0.98 * run + 0.02 * loss.item()
-        if step == 40:
+        # (re)plan to the time box: the step time on a shared machine drifts a lot, and a plan
+        # fixed on the first steps alone can leave most of the box unused (or overrun it)
+        if step == 40 or (step > 40 and step % 50 == 0):
             per = (time.time() - start) / step
-            plan["total"] = min(len(batches), int(a.minutes * 60 / per))
+            plan["total"] = max(step + 1, min(len(batches), int(a.minutes * 60 / per)))
             report["planned_steps"] = plan["total"]
-            log.info("%.2f s/step: planning %d of %d steps", per, plan["total"], len(batches))
+            if step == 40:
+                log.info("%.2f s/step: planning %d of %d steps", per, plan["total"], len(batches))
         total = plan["total"]
         if step % 50 == 0:
             el = time.time() - start
@@ -273,6 +284,8 @@ def main() -> None:
             report["curve"].append({"step": step, "loss": run, **metrics})
             log.info("held-out at step %d: %s", step, metrics)
             sums = export(model, a.out / "model", base / "tokenizer.json")
+            # the torch weights beside the export, to continue from (--init) or re-export
+            torch.save(model.state_dict(), a.out / "model" / "checkpoint.pt")
             report |= {
                 "steps": step,
                 "minutes": (time.time() - start) / 60,
