@@ -10,15 +10,19 @@ names from any article:
   the question (probability ≥ ``RELEVANCE_MIN``). A claim citing sentences that do not answer
   the question is beside the point, or made up around a real quote.
 - **What the claim says is in the sentence**: the idf-weighted share of the claim's content
-  words missing from the cited sentences (and the sentence before each, for "he said …") is at
-  most ``UNCOVERED_MAX``, and every number in the claim appears in them. A claim that adds a
-  name, a place or a figure the sentence does not hold is not stated by it.
+  words missing from the cited sentences (and the sentence before each, for "he said …") and
+  from the question (a claim restates the question: "The summit was *held* in Bucharest") is at
+  most ``UNCOVERED_MAX``, and every number in the claim appears in the sentences. A claim that
+  adds a name, a place or a figure the sentence does not hold is not stated by it.
 
 The numbers: at ``RELEVANCE_MIN`` = 0.05 the reader keeps 97% of the retrieved gold evidence
 sentences of the dev parts of both eval sets (96.7% article, 97.7% SQuAD; 0.10 would keep 90%
 and 95%), measured by ``python -m bench.grounding`` (``bench/results/grounding.json``);
-``UNCOVERED_MAX`` lets a claim rephrase around the sentence's words (one new content word in
-four) but not add a subject.
+``UNCOVERED_MAX`` = 0.4 lets a claim paraphrase (the 1.5B model's faithful "rejects Russia's
+request to deny entry" for "rejected Russia's call … to withdraw its invitation" misses 0.37)
+while a claim naming people, places or things its sentences do not (0.6 and up in the tests)
+is removed. Synonyms are what a word-level check cannot see; WordLlama's word vectors do not
+see them either (cosine 0.14 for request/call), so the margin is kept rather than bridged.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from assistant.types import Document, Passage
 from index.text import tokens
 
 RELEVANCE_MIN = 0.05
-UNCOVERED_MAX = 0.25
+UNCOVERED_MAX = 0.4
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -66,11 +70,13 @@ class ClaimJudge:
         self.relevance_min = relevance_min
         self.uncovered_max = uncovered_max
 
-    def check(self, claim: str, cited: Sequence[str], relevance: float) -> ClaimCheck:
+    def check(
+        self, claim: str, cited: Sequence[str], relevance: float, question: str = ""
+    ) -> ClaimCheck:
         """``cited``: the cited sentences (with the text just before each); ``relevance``: the
         reader's best probability that one of them answers the question."""
         terms = list(dict.fromkeys(tokens(claim)))
-        held = {t for text in cited for t in tokens(text)}
+        held = {t for text in (*cited, question) for t in tokens(text)}
         uncovered = uncovered_share(terms, held, self.idf)
         if not cited:
             return ClaimCheck(False, "cites no sentence", relevance, uncovered)
@@ -141,7 +147,9 @@ class Grounder:
         in_order = sorted(ranked, key=lambda c: (c.passage.rank, c.start))
         return Evidence(in_order, confidence, confidence >= self.extractive.threshold)
 
-    def check(self, claim: str, cited: Sequence[Candidate]) -> ClaimCheck:
-        """Is ``claim`` stated by the ``cited`` sentences (each read with what precedes it)?"""
+    def check(self, claim: str, cited: Sequence[Candidate], question: str = "") -> ClaimCheck:
+        """Is ``claim``, an answer to ``question``, stated by the ``cited`` sentences (each
+        read with what precedes it)?"""
         relevance = max((c.score for c in cited), default=0.0)
-        return self.judge.check(claim, [f"{c.context} {c.text}" for c in cited], relevance)
+        texts = [f"{c.context} {c.text}" for c in cited]
+        return self.judge.check(claim, texts, relevance, question)

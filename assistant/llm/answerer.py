@@ -13,7 +13,8 @@ Either way each claim is then judged on its own (``assistant.grounding``): a cla
 if a sentence it cites states it, unsupported claims are removed and counted in
 ``Answer.claims_removed``, and an answer left with no claim declines, with the closest passages.
 When the reader finds no sentence that answers (the offline answerer would decline), the answer
-declines whatever the model says. ``grounded`` is true only when every shown claim is supported.
+declines whatever a model would say, so the model is not asked at all: seconds saved.
+``grounded`` is true only when every shown claim is supported.
 
 It raises the typed LLM errors (``assistant.errors.LLMError``) and nothing else on endpoint
 failure; falling back to the extractive answerer is ``assistant.answerers.FallbackAnswerer``'s
@@ -87,6 +88,8 @@ class LLMAnswerer:
         if not passages:
             return self._declined(question, passages)
         ask = _Ask(self, question, passages, documents)
+        if not ask.evidence.answerable:
+            return ask.unanswered()
         started = time.perf_counter()
         completion = self.client.complete(ask.messages, **ask.params)
         return ask.finish(completion.text, time.perf_counter() - started)
@@ -101,6 +104,9 @@ class LLMAnswerer:
                 iter([declined.text]), lambda _text, _s: declined, first_token_key=FIRST_TOKEN
             )
         ask = _Ask(self, question, passages, documents)
+        if not ask.evidence.answerable:  # declined whatever a model would say: do not ask one
+            declined = ask.unanswered()
+            return AnswerStream(iter([declined.text]), lambda _text, _s: declined)
         raw: list[str] = []
 
         def deltas() -> Iterator[str]:
@@ -150,7 +156,9 @@ class _Ask:
         self.reader_ms = _ms(time.perf_counter() - started)
         self.grounder = owner.grounder
         self.params = owner.params()
-        self.sentences = self.evidence.sentences[:MAX_SENTENCES]
+        best = sorted(self.evidence.sentences, key=lambda c: -c.score)[:MAX_SENTENCES]
+        keep = {id(c) for c in best}
+        self.sentences = [c for c in self.evidence.sentences if id(c) in keep]  # article order
         if owner.citations == "sentences":
             several = len({c.passage.doc_id for c in self.sentences}) > 1
             titles = [self.titles.get(c.passage.doc_id, "") for c in self.sentences]
@@ -160,6 +168,12 @@ class _Ask:
             self.params["response_format"] = response_format(len(self.sentences))
         else:
             self.messages = answer_messages(question, passages, self.titles)
+
+    def unanswered(self) -> Answer:
+        """The decline when the reader finds no answering sentence: the model is not asked."""
+        answer = self._decline(removed=0)
+        answer.timings = {"reader": self.reader_ms, "llm": 0.0, "verify": 0.0}
+        return answer
 
     def finish(self, raw: str, llm_seconds: float) -> Answer:
         started = time.perf_counter()
@@ -177,16 +191,13 @@ class _Ask:
         written = len(reply.claims)
         if not reply.answerable or not reply.claims:
             return self._decline(removed=written)
-        if not self.evidence.answerable:
-            return self._decline(removed=written)
         numbers: dict[int, int] = {}  # sentence number -> citation number
         citations: list[Citation] = []
         parts: list[str] = []
         for claim in reply.claims:
-            ids = [i for i in claim.sentences if 1 <= i <= len(self.sentences)]
-            cited = [self.sentences[i - 1] for i in ids]
             text = _clean_claim(claim.text)
-            if not text or not self.grounder.check(text, cited).supported:
+            ids = self._supporting(text, claim.sentences) if text else None
+            if ids is None:
                 continue
             marks = []
             for i in ids:
@@ -200,6 +211,22 @@ class _Ask:
         return self._answer(
             " ".join(parts), citations, shown=len(parts), removed=written - len(parts)
         )
+
+    def _supporting(self, claim: str, cited: Sequence[int]) -> list[int] | None:
+        """The sentence numbers that state ``claim``: the ones the model cited; None when they
+        do not. No other sentence is tried in their place: the judge cannot tell a claim that
+        swaps the relation between words its sentence holds ("Putin is the president of
+        Ukraine" beside "Russian President Vladimir Putin … Ukraine"), so re-pointing a
+        miscited claim would show exactly those as grounded."""
+        ids = [i for i in cited if 1 <= i <= len(self.sentences)]
+        if (
+            ids
+            and self.grounder.check(
+                claim, [self.sentences[i - 1] for i in ids], self.question
+            ).supported
+        ):
+            return ids
+        return None
 
     def _citation(self, n: int, sentence: Any) -> Citation:
         doc_id = sentence.passage.doc_id
@@ -219,8 +246,6 @@ class _Ask:
         first = verify_answer(raw, self.passages, texts, self.titles, refusal=REFUSAL)
         if first.refused or not first.citations:
             return self._decline(removed=len(claim_spans(first.text)), dropped=first.dropped)
-        if not self.evidence.answerable:
-            return self._decline(removed=len(claim_spans(first.text)), dropped=first.dropped)
         kept: list[str] = []
         claims = claim_spans(first.text)
         for claim in claims:
@@ -235,7 +260,7 @@ class _Ask:
                 )
             ]
             text = _MARKER.sub("", claim).strip()
-            if text and self.grounder.check(text, cited).supported:
+            if text and self.grounder.check(text, cited, self.question).supported:
                 kept.append(claim)
         removed = len(claims) - len(kept)
         if not kept:

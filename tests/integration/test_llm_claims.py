@@ -148,17 +148,21 @@ def test_the_model_saying_unanswerable_declines(
     assert not got.grounded and got.text == REFUSAL and got.claims_removed == 0
 
 
-def test_when_the_reader_finds_no_answer_the_model_is_not_believed(
+def test_when_the_reader_finds_no_answer_the_model_is_not_asked(
     assistant: Assistant, llm_server: LLMServer
 ) -> None:
-    """An off-article question: the model answers by restating a sentence, word for word."""
+    """An off-article question: whatever a model would claim, the answer declines, so the
+    product does not spend seconds asking one."""
     llm_server.set_handler(
-        reply_with(
-            lambda b: {"answerable": True, "claims": [{"text": numbered(b)[1], "sentences": [1]}]}
-        )
+        reply_with(lambda b: {"answerable": True, "claims": [{"text": "x", "sentences": [1]}]})
     )
     got = assistant.ask("Who won the football World Cup in 2030?")
-    assert not got.grounded and got.text == REFUSAL and got.claims_removed == 1
+    assert not got.grounded and got.text == REFUSAL and got.mode == "llm"
+    assert llm_server.requests == [] and got.timings["llm"] == 0.0
+    assert got.passages, "the closest passages are still shown"
+    stream = assistant.ask_stream("Who won the football World Cup in 2030?")
+    assert list(stream) == [REFUSAL] and not stream.answer.grounded
+    assert llm_server.requests == []
 
 
 def test_a_fenced_reply_with_other_key_names_is_read(

@@ -27,6 +27,7 @@ from assistant.errors import (
     LLMTimeoutError,
     LLMUnreachableError,
 )
+from assistant.grounding import Grounder
 from assistant.llm import (
     REFUSAL,
     ChatOpenAICompatible,
@@ -421,7 +422,9 @@ def test_injection_stays_in_the_data_and_an_obedient_answer_is_ungrounded(
         )
     )
 
-    result = LLMAnswerer(client, citations="quotes").answer(INJECTED_QUESTION, ps, {"inj": doc})
+    # a reader bar of 0 lets the model be asked whatever the reader thinks of the question
+    answerer = LLMAnswerer(client, citations="quotes", grounder=Grounder.default(threshold=0.0))
+    result = answerer.answer(INJECTED_QUESTION, ps, {"inj": doc})
 
     system, user = llm_server.requests[0].json["messages"]
     assert system["role"] == "system" and user["role"] == "user"
