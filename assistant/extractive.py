@@ -19,6 +19,7 @@ from functools import lru_cache
 from assistant.answerers import AnswerStream
 from assistant.reader.decline import DeclineModel, Signals, signals
 from assistant.reader.model import Judgement, Reader
+from assistant.reader.ranking import RankModel, features
 from assistant.types import Answer, Citation, Document, Passage, ShortAnswer
 from index.sentences import sentence_spans
 from index.text import tokens, words
@@ -40,6 +41,8 @@ class Candidate:
     text: str
     context: str
     judgement: Judgement | None = None
+    rank_features: tuple[float, ...] = ()  # what the ranking model weighs (``ranking.FEATURES``)
+    rank_score: float = 0.0  # the ranking model's: what orders the candidates
 
     @property
     def score(self) -> float:
@@ -88,11 +91,13 @@ class ExtractiveAnswerer:
         threshold: float,
         idf: Callable[[str], float] | None = None,
         decline: DeclineModel | None = None,
+        ranker: RankModel | None = None,
     ) -> None:
         self.reader = reader
         self.threshold = threshold
         self.idf = idf or (lambda _term: 1.0)
         self.decline = decline or DeclineModel()
+        self.ranker = ranker or RankModel()
 
     def signals(
         self,
@@ -121,13 +126,25 @@ class ExtractiveAnswerer:
         passages: Sequence[Passage],
         documents: Mapping[str, Document] | None = None,
     ) -> list[Candidate]:
-        """The candidates with the reader's verdicts, best first."""
+        """The candidates with the reader's verdicts, best first by the ranking model."""
         cands = candidates(passages, documents)
         verdicts = self.reader.judge(question, [(c.text, c.context) for c in cands])
+        q = list(dict.fromkeys(tokens(question)))
+        best_lexical = max((p.lexical or 0.0 for p in passages), default=0.0)
         for c, v in zip(cands, verdicts, strict=True):
             c.judgement = v
+            c.rank_features = features(
+                v.score,
+                q,
+                set(_terms(c.text)),
+                self.idf,
+                c.passage.lexical,
+                best_lexical,
+                c.passage.dense,
+            )
+            c.rank_score = self.ranker.score(c.rank_features)
         # ties (rare with float scores) go to the better-retrieved passage
-        return sorted(cands, key=lambda c: (-c.score, c.passage.rank, c.start))
+        return sorted(cands, key=lambda c: (-c.rank_score, c.passage.rank, c.start))
 
     def stream(
         self, question: str, passages: Sequence[Passage], documents: Mapping[str, Document]

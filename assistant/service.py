@@ -22,6 +22,7 @@ from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import standalone_query
 from assistant.reader.decline import DeclineModel
 from assistant.reader.model import shared_reader
+from assistant.reader.ranking import RankModel
 from assistant.retrieval import HybridRetriever, Retrieved
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Document, Mode, Turn
@@ -167,6 +168,7 @@ class Assistant:
             threshold=settings.decline_threshold,
             idf=index.lexical.idf,
             decline=DeclineModel.load(),
+            ranker=RankModel.load(),
         )
         self.timings: dict[str, float] = {**(timings or {}), **index.timings}  # seconds, open
         self._llm: LLMAnswerer | None = None

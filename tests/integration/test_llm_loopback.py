@@ -388,7 +388,10 @@ def test_streamed_answer_then_verified(llm_server: LLMServer, client: LLMClient)
 
 def test_streamed_answer_errors_are_typed(llm_server: LLMServer, client: LLMClient) -> None:
     llm_server.enqueue(cut(["Russia ", "moved "], after=1))
-    stream = LLMAnswerer(client, citations="quotes").stream("q", passages("100,000 soldiers"), DOCS)
+    # a question the reader finds answered, so the model is asked (and its stream breaks)
+    stream = LLMAnswerer(client, citations="quotes").stream(
+        "How many soldiers has Russia moved to the border?", passages("100,000 soldiers"), DOCS
+    )
     with pytest.raises(LLMBadResponseError):
         list(stream)
     with pytest.raises(RuntimeError):

@@ -151,6 +151,25 @@ def test_what_a_claim_may_not_do(
     assert not got.supported and reason in got.reason
 
 
+def test_a_claim_tied_to_its_sentence_by_one_word_is_removed() -> None:
+    """As the 1.5B model answered "In which city was the joint press conference held?": the
+    question's words carried the claim and the sentence only held "Brussels"."""
+    question = "In which city was the joint press conference held?"
+    cited = ["NATO foreign ministers will meet in Brussels next month."]
+    got = ClaimJudge().check(
+        "The joint press conference was held in Brussels.", cited, 0.9, question
+    )
+    assert not got.supported and "too few words" in got.reason
+    # the same claim with the sentence that states it
+    stated = ["The joint press conference was held in Brussels on Monday."]
+    assert (
+        ClaimJudge().check("The press conference was in Brussels.", stated, 0.9, question).supported
+    )
+    # a short claim restating the question needs all but one of its words
+    assert ClaimJudge().check("It was held in Brussels.", cited, 0.9, question).supported
+    assert ClaimJudge().check("Brussels.", cited, 0.9, question).supported
+
+
 def test_numbers_ignore_thousands_separators() -> None:
     assert numbers("about 100,000 and 2.5 and 30") == {"100000", "2.5", "30"}
 

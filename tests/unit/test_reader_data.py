@@ -160,3 +160,31 @@ def test_without_word_edits_the_pairs_are_the_earlier_ones() -> None:
         for p in D.training_pairs([article], [], ["Castles"], random.Random(seed))
     }
     assert kinds & {"edit-swap", "edit-unmentioned"}
+
+
+def test_the_articles_closest_sentence_elsewhere_is_a_negative() -> None:
+    """What a whole-article search puts beside the right sentence: the other paragraphs'
+    sentence sharing the most of the question's words, never one holding the answer."""
+    paragraphs = [*ARTICLE, "Each spring the king rode up the hill to build a hunting lodge."]
+    article = {
+        "title": "Castles",
+        "paragraphs": [
+            {
+                "context": p,
+                "qas": [
+                    {
+                        "id": "q0",
+                        "question": "What did the king build on the hill?",
+                        "answers": [{"text": "a stone castle", "answer_start": 23}],
+                    }
+                ]
+                if i == 0
+                else [],
+            }
+            for i, p in enumerate(paragraphs)
+        ],
+    }
+    for seed in range(10):
+        pairs = list(D.training_pairs([article], [], ["Castles"], random.Random(seed)))
+        [near] = [p for p in pairs if p.kind == "article"]
+        assert near.label == 0 and near.sentence == paragraphs[-1]

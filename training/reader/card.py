@@ -110,6 +110,13 @@ def main() -> None:
         f"| {fmt(v['latency_p50_ms'])} |"
         for k, v in results.items()
     )
+    ranking = json.loads((MODEL_DIR / "ranking.json").read_text())
+    rank_rows = "\n".join(
+        f"| {k} | {v['answerable']} | {fmt(v['right_sentence_first_reader'])} "
+        f"| {fmt(v['right_sentence_first_model'])} |"
+        for k, v in ranking["held_out"].items()
+    )
+    weights = ", ".join(f"{k} {v:.2f}" for k, v in ranking["weights"].items())
     sums = "\n".join(f"- `{n}`: `{h}`" for n, h in manifest["sha256"].items())
     curve = "\n".join(
         f"| {c['step']} | {c['loss']:.3f} | {c['pair_auroc']:.3f} | {c['span_exact']:.3f} |"
@@ -131,7 +138,9 @@ tokenizers only.
   questions) and 30 SQuAD 1.1 articles (15 for calibration, 15 for test).
 - Pairs ({sum(report["pairs"].values()):,}): {", ".join(f"{k} {v:,}" for k, v in report["pairs"].items())}.
   Positives are the sentence holding a SQuAD answer (with its span); negatives are the other
-  sentences of the paragraph, other paragraphs' questions, questions edited the way SQuAD 2.0's
+  sentences of the paragraph, the sentence of another paragraph sharing the most of the
+  question's words (what a whole-article search puts beside the right one), other paragraphs'
+  questions, questions edited the way SQuAD 2.0's
   writers edited them (entity / number / date swapped, negation, antonym, an entity of another
   article) against the sentence that answered the original, and SQuAD 2.0's real unanswerables
   against their plausible-answer sentence.
@@ -144,6 +153,18 @@ tokenizers only.
 | step | loss | held-out pair AUROC | span exact |
 | --- | --- | --- | --- |
 {curve}
+
+## Ranking the candidates (`ranking.json`)
+
+The sentence quoted is the best by a linear model over the reader's logit, the idf-weighted
+share of the question the sentence holds, its passage's BM25 score (relative to the question's
+best passage) and dense similarity: {weights}. Fitted listwise on the dev parts of both eval sets
+(`python -m training.reader.ranking`); right sentence first over the 4 retrieved passages,
+searching each set's whole corpus:
+
+| set / part | answerable | reader alone | ranking model |
+| --- | --- | --- | --- |
+{rank_rows}
 
 ## Held-out results (through the product: retrieval, then the reader)
 

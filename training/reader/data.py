@@ -442,6 +442,10 @@ def training_pairs(
     for t, a in by_title.items():
         paras = a["paragraphs"]
         spans_of = [paragraph_sentences(p["context"]) for p in paras]
+        sent_tokens = [
+            [set(tokens(p["context"][s:e])) for s, e in spans]
+            for p, spans in zip(paras, spans_of, strict=True)
+        ]
         vocab = article_vocab([p["context"] for p in paras]) if word_edits else None
         qs = [(pi, q) for pi, p in enumerate(paras) for q in p["qas"]]
         rng.shuffle(qs)
@@ -474,15 +478,34 @@ def training_pairs(
                         None,
                         t,
                     )
+            # the article's closest sentence outside this paragraph: what a whole-article
+            # search puts beside the right one, so what ranking there has to tell apart
+            best = max(
+                (
+                    (len(qtok & toks), pj, j)
+                    for pj, sents in enumerate(sent_tokens)
+                    if pj != pi
+                    for j, toks in enumerate(sents)
+                ),
+                default=None,
+            )
+            if best is not None and best[0] > 0:
+                _, pj, j = best
+                ospans, opar = spans_of[pj], paras[pj]["context"]
+                osent = opar[ospans[j][0] : ospans[j][1]]
+                if ans["text"].lower() not in osent.lower():
+                    yield Pair(
+                        q["question"], osent, _context(opar, ospans, j), 0, "article", None, t
+                    )
             # another paragraph's closest sentence
-            if rng.random() < 0.5 and len(paras) > 1:
+            if rng.random() < 0.3 and len(paras) > 1:
                 pj = rng.randrange(len(paras))
                 if pj != pi:
                     ospans = spans_of[pj]
                     opar = paras[pj]["context"]
                     j = max(
                         range(len(ospans)),
-                        key=lambda k: _overlap(qtok, opar[ospans[k][0] : ospans[k][1]]),
+                        key=lambda k: len(qtok & sent_tokens[pj][k]),
                     )
                     osent = opar[ospans[j][0] : ospans[j][1]]
                     if ans["text"].lower() not in osent.lower():

@@ -9,16 +9,14 @@ Run after ``training.reader.package`` and before ``assistant eval calibrate``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from assistant.reader.decline import DECLINE_FILE, FEATURES, DeclineModel
-from assistant.reader.model import MANIFEST, MODEL_DIR
 from evals.dataset import load_dataset, shipped_dataset_paths
-from training.reader.measure import auroc, open_set
+from training.reader.measure import auroc, open_set, ship
 
 ROOT = Path(__file__).resolve().parents[2]
 L2 = 1e-2
@@ -83,11 +81,7 @@ def main() -> None:
         "fitted_on": "dev parts of the article and squad eval sets, each set weighing the same",
         "held_out": report,
     }
-    DECLINE_FILE.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    manifest_path = MODEL_DIR / MANIFEST
-    manifest = json.loads(manifest_path.read_text())
-    manifest["sha256"][DECLINE_FILE.name] = hashlib.sha256(DECLINE_FILE.read_bytes()).hexdigest()
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    ship(DECLINE_FILE, out)
     print(json.dumps(out, indent=2))
 
 

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from assistant.reader.model import MANIFEST, MODEL_DIR
 from assistant.service import Assistant
 from assistant.settings import load_settings
 from evals.dataset import shipped_corpus
@@ -35,3 +39,13 @@ def auroc(pos: Sequence[float], neg: Sequence[float]) -> float:
         return float("nan")
     wins = (p[:, None] > n[None, :]).sum() + 0.5 * (p[:, None] == n[None, :]).sum()
     return float(wins / (len(p) * len(n)))
+
+
+def ship(path: Path, data: dict[str, Any]) -> None:
+    """Write a fitted file beside the reader and record its sha256 in the manifest, so the run
+    time checks it on load like the model itself."""
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    manifest_path = MODEL_DIR / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["sha256"][path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

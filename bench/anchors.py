@@ -1,0 +1,63 @@
+"""Where the claim judge's anchor bar stands: every claim a model had shown, judged again.
+
+``python -m bench.anchors RESULTS.jsonl ...`` reads LLM-mode eval results (``assistant eval
+--mode llm``), splits each shown answer into its claims with their ``[n]`` citations, and judges
+each claim again against the quotes it cites with ``ANCHOR_MIN`` at 1 to 4 (the reader bar is
+left out: those claims had passed it). A claim is labelled by its question: *unanswerable*
+(whatever it says, the article does not answer the question: made up, or true but beside it),
+*right* where the answer's citations hit the gold evidence, *wrong* otherwise. The cited
+sentences are read without the text before them, so a claim leaning on "he said" context may
+count as removed here and not in the product.
+Results: ``bench/results/anchors.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+from assistant.grounding import ClaimJudge
+from evals.rows import read_results
+
+RESULTS = Path(__file__).resolve().parent / "results"
+_CLAIM = re.compile(r"(.+?)((?:\[\d+\])+)")
+
+
+def replay(paths: list[Path], anchor: int) -> dict[str, dict[str, int]]:
+    judge = ClaimJudge(anchor_min=anchor)
+    counts: Counter[tuple[str, str]] = Counter()
+    for path in paths:
+        for row in read_results(path).rows:
+            if not row.claims_shown:
+                continue
+            quotes = {c.n: c.quote for c in row.cited}
+            label = (
+                "unanswerable" if not row.answerable else ("right" if row.evidence_hit else "wrong")
+            )
+            for m in _CLAIM.finditer(row.answer):
+                cited = [quotes[int(n)] for n in re.findall(r"\d+", m.group(2)) if int(n) in quotes]
+                kept = judge.check(m.group(1).strip(), cited, 1.0, row.question).supported
+                counts[(label, "kept" if kept else "removed")] += 1
+    out: dict[str, dict[str, int]] = {}
+    for (label, verdict), n in sorted(counts.items()):
+        out.setdefault(label, {})[verdict] = n
+    return out
+
+
+def main() -> None:
+    paths = [Path(p) for p in sys.argv[1:]]
+    if not paths:
+        sys.exit("usage: python -m bench.anchors RESULTS.jsonl [...]")
+    out = {"files": [str(p) for p in paths]} | {
+        f"anchor_min={a}": replay(paths, a) for a in (1, 2, 3, 4)
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "anchors.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The ranking model: its signals, its order, the shipped fit, and the answerer using it."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from assistant.extractive import ExtractiveAnswerer
+from assistant.reader.model import MANIFEST, MODEL_DIR, shared_reader
+from assistant.reader.ranking import FEATURES, RANKING_FILE, RankModel, features
+from assistant.types import Passage
+
+
+def flat_idf(_term: str) -> float:
+    return 1.0
+
+
+def test_features_read_the_reader_coverage_and_retrieval() -> None:
+    x = features(0.8, ["nato", "headquart"], {"nato"}, flat_idf, 3.0, 6.0, 0.4)
+    assert dict(zip(FEATURES, x, strict=True)) == pytest.approx(
+        {"reader_logit": math.log(0.8 / 0.2), "covered": 0.5, "lexical": 0.5, "dense": 0.4}
+    )
+    # a passage the lexical side did not return, and a question BM25 found nothing for
+    assert features(0.5, ["x"], set(), flat_idf, None, 0.0, None)[1:] == (0.0, 0.0, 0.0)
+
+
+def test_without_a_fitted_file_the_reader_alone_orders() -> None:
+    model = RankModel()
+    assert model.score(features(0.9, ["a"], set(), flat_idf, 0, 1, 0)) > model.score(
+        features(0.6, ["a"], {"a"}, flat_idf, 1, 1, 0.9)
+    )
+
+
+def test_a_fitted_file_is_read_and_a_broken_one_falls_back(tmp_path: Path) -> None:
+    path = tmp_path / "ranking.json"
+    path.write_text(json.dumps({"weights": {f: float(i) for i, f in enumerate(FEATURES)}}))
+    assert RankModel.load(path).weights == (0.0, 1.0, 2.0, 3.0)
+    path.write_text('{"weights": {"reader_logit": 1}}')  # a feature missing
+    assert RankModel.load(path) == RankModel()
+    assert RankModel.load(tmp_path / "missing.json") == RankModel()
+
+
+def test_the_shipped_fit_is_checked_on_load_and_weighs_more_than_the_reader() -> None:
+    manifest = json.loads((MODEL_DIR / MANIFEST).read_text())
+    assert RANKING_FILE.name in manifest["sha256"]
+    shipped = RankModel.load()
+    assert shipped != RankModel()
+    assert shipped.weights[0] > 0  # the reader's verdict still counts for the most part
+    fitted = json.loads(RANKING_FILE.read_text())["held_out"]
+    for part in ("squad/test", "article/test"):
+        assert part in fitted
+
+
+DOC = (
+    "The bridge was opened in 1932 by the city council. "
+    "Its architect was a local engineer named Ada Byrne. "
+    "Traffic on the bridge doubled within ten years."
+)
+
+
+def passage(text: str, rank: int, lexical: float, dense: float) -> Passage:
+    return Passage(
+        chunk_id=f"c{rank}",
+        doc_id="d",
+        start=0,
+        end=len(text),
+        text=text,
+        rank=rank,
+        lexical=lexical,
+        dense=dense,
+    )
+
+
+def test_the_answerer_orders_candidates_by_the_ranking_model() -> None:
+    """Weights on coverage alone put the sentence holding the question's words first; the
+    reader alone may not. The same candidates, two orders: the model is what ranks."""
+    reader = shared_reader()
+    question = "Who designed the bridge?"
+    by_coverage = ExtractiveAnswerer(
+        reader, threshold=0.0, ranker=RankModel((0.0, 1.0, 0.0, 0.0))
+    ).judge(question, [passage(DOC, 1, 5.0, 0.5)])
+    assert [c.rank_score for c in by_coverage] == sorted(
+        (c.rank_score for c in by_coverage), reverse=True
+    )
+    assert by_coverage[0].rank_features[1] == max(c.rank_features[1] for c in by_coverage)
+    assert not by_coverage[0].text.startswith("Its architect")  # it holds no question word
+    by_reader = ExtractiveAnswerer(reader, threshold=0.0).judge(
+        question, [passage(DOC, 1, 5.0, 0.5)]
+    )
+    assert [c.score for c in by_reader] == sorted((c.score for c in by_reader), reverse=True)
+    assert by_reader[0].text.startswith("Its architect")
