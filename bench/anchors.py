@@ -19,15 +19,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from assistant.grounding import ClaimJudge
+from assistant.grounding import COMPACT_MIN, ClaimJudge
 from evals.rows import read_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 _CLAIM = re.compile(r"(.+?)((?:\[\d+\])+)")
 
 
-def replay(paths: list[Path], anchor: int) -> dict[str, dict[str, int]]:
-    judge = ClaimJudge(anchor_min=anchor)
+def replay(paths: list[Path], anchor: int, compact: float = 0.0) -> dict[str, dict[str, int]]:
+    judge = ClaimJudge(anchor_min=anchor, compact_min=compact)
     counts: Counter[tuple[str, str]] = Counter()
     for path in paths:
         for row in read_results(path).rows:
@@ -51,9 +51,14 @@ def main() -> None:
     paths = [Path(p) for p in sys.argv[1:]]
     if not paths:
         sys.exit("usage: python -m bench.anchors RESULTS.jsonl [...]")
-    out = {"files": [str(p) for p in paths]} | {
-        f"anchor_min={a}": replay(paths, a) for a in (1, 2, 3, 4)
-    }
+    out = (
+        {"files": [str(p) for p in paths]}
+        | {f"anchor_min={a}": replay(paths, a) for a in (1, 2, 3, 4)}
+        | {
+            f"anchor_min=3,compact_min={c}": replay(paths, 3, c)
+            for c in (0.2, 0.25, COMPACT_MIN, 0.35, 0.4)
+        }
+    )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "anchors.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(out, indent=2))

@@ -104,16 +104,11 @@ def test_the_issues_case_a_made_up_claim_citing_unrelated_sentences(
     assert got.claims_removed == 1 and got.passages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: every word of the claim is in the cited sentence ('Russian President "
-    "Vladimir Putin … Ukraine'); telling 'president of Ukraine' from 'Russian President' takes "
-    "entailment, and the reader scores this pair 0.86 (see the closing note of issue 10)",
-)
 def test_a_relation_swapped_claim_beside_a_real_sentence_is_not_shown(
     assistant: Assistant, llm_server: LLMServer
 ) -> None:
-    """The issue's case: "Putin is the president of Ukraine", citing a real sentence."""
+    """The issue's case: "Putin is the president of Ukraine", citing a real sentence that holds
+    every word of it ("Russian President Vladimir Putin … Ukraine"), far apart."""
     llm_server.set_handler(claiming(("Vladimir Putin is the president of Ukraine.", at("Putin"))))
     got = assistant.ask("Who is the president of Ukraine?")
     assert not got.grounded and got.text == REFUSAL and got.citations == []

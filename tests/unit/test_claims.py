@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from assistant.grounding import ClaimJudge, numbers
+from assistant.grounding import ClaimJudge, density, numbers
 from assistant.llm.answerer import claim_spans
 from assistant.llm.claims import (
     Claim,
@@ -168,6 +168,22 @@ def test_a_claim_tied_to_its_sentence_by_one_word_is_removed() -> None:
     # a short claim restating the question needs all but one of its words
     assert ClaimJudge().check("It was held in Brussels.", cited, 0.9, question).supported
     assert ClaimJudge().check("Brussels.", cited, 0.9, question).supported
+
+
+PUTIN = (
+    "This week, Russian President Vladimir Putin and US leader Joe Biden held two-hour talks, "
+    "with the Kremlin chief calling on the West to ensure Ukraine does not become a launching pad."
+)
+
+
+def test_a_claim_joining_words_its_sentence_keeps_apart_is_removed() -> None:
+    question = "Who is the president of Ukraine?"
+    got = ClaimJudge().check("Vladimir Putin is the president of Ukraine.", [PUTIN], 0.9, question)
+    assert not got.supported and "keeps apart" in got.reason
+    # what the sentence does join stands
+    near = ClaimJudge().check("Russian President Putin held talks with Biden.", [PUTIN], 0.9, "")
+    assert near.supported
+    assert density(["putin", "presid", "ukrain"], PUTIN) == (3, 17)  # 3 of 17: < 0.3
 
 
 def test_numbers_ignore_thousands_separators() -> None:
