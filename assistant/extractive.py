@@ -1,7 +1,8 @@
 """The offline answerer: the learned reader picks the sentence that answers, and says when none
 does.
 
-Every sentence of the retrieved passages is a candidate; the reader (``assistant.reader``)
+Every sentence of the retrieved passages is a candidate; the best of them by what retrieval
+knows (``assistant.reader.ranking``) are read: the reader (``assistant.reader``)
 judges each against the question with a little context (the text just before it, for "He
 said …" sentences) and marks the short answer inside the best one. The answer quotes that
 sentence whole, verbatim, with its offsets, and carries the short answer's document offsets.
@@ -19,7 +20,7 @@ from functools import lru_cache
 from assistant.answerers import AnswerStream
 from assistant.reader.decline import DeclineModel, Signals, signals
 from assistant.reader.model import Judgement, Reader
-from assistant.reader.ranking import RankModel, features
+from assistant.reader.ranking import RankModel, features, retrieval_features
 from assistant.types import Answer, Citation, Document, Passage, ShortAnswer
 from index.sentences import sentence_spans
 from index.text import tokens, words
@@ -126,22 +127,30 @@ class ExtractiveAnswerer:
         passages: Sequence[Passage],
         documents: Mapping[str, Document] | None = None,
     ) -> list[Candidate]:
-        """The candidates with the reader's verdicts, best first by the ranking model."""
+        """The candidates the reader read, with its verdicts, best first by the ranking model.
+
+        The reader reads the ``ranker.read`` candidates the retrieval signals rank best (all of
+        them without a prefilter); the others are not candidates."""
         cands = candidates(passages, documents)
-        verdicts = self.reader.judge(question, [(c.text, c.context) for c in cands])
         q = list(dict.fromkeys(tokens(question)))
         best_lexical = max((p.lexical or 0.0 for p in passages), default=0.0)
+        known = {
+            id(c): retrieval_features(
+                q, set(_terms(c.text)), self.idf, c.passage.lexical, best_lexical, c.passage.dense
+            )
+            for c in cands
+        }
+        read = self.ranker.read
+        if read is not None and len(cands) > read:
+            order = sorted(
+                cands,
+                key=lambda c: (-self.ranker.retrieval_score(known[id(c)]), c.passage.rank, c.start),
+            )
+            cands = order[:read]
+        verdicts = self.reader.judge(question, [(c.text, c.context) for c in cands])
         for c, v in zip(cands, verdicts, strict=True):
             c.judgement = v
-            c.rank_features = features(
-                v.score,
-                q,
-                set(_terms(c.text)),
-                self.idf,
-                c.passage.lexical,
-                best_lexical,
-                c.passage.dense,
-            )
+            c.rank_features = features(v.score, known[id(c)])
             c.rank_score = self.ranker.score(c.rank_features)
         # ties (rare with float scores) go to the better-retrieved passage
         return sorted(cands, key=lambda c: (-c.rank_score, c.passage.rank, c.start))

@@ -41,7 +41,12 @@ class Settings(BaseSettings):
     collection: str = Field("article", description="Prefix of the Chroma collection names.")
     chunk_size: int = Field(480, ge=80, le=8000)
     chunk_overlap: int = Field(0, ge=0)
-    top_k: int = Field(4, ge=1, le=50, description="Passages retrieved per question.")
+    top_k: int = Field(
+        8,
+        ge=1,
+        le=50,
+        description="Passages retrieved per question; the reader reads the best sentences of them.",
+    )
     decline_threshold: float = Field(
         default_factory=lambda: float(calibrated_defaults().get("decline_threshold", 0.45)),
         description="Evidence score below which the extractive answerer declines.",

@@ -116,6 +116,53 @@ def test_a_relation_swapped_claim_beside_a_real_sentence_is_not_shown(
     assert got.passages, "a declined answer keeps the closest passages to show"
 
 
+def test_a_right_claim_beside_the_wrong_number_is_shown_with_its_own_sentence(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    """A small model writes the right claim and cites the wrong number (the 1.5B did so on 5
+    of the answerable article-test questions it lost): the claim is shown, citing the sentence
+    that states it, which the reader judges to answer the question."""
+    wrong = lambda b: [min(n for n, t in numbered(b).items() if NATO_SENTENCE not in t)]  # noqa: E731
+    llm_server.set_handler(claiming(("The 30 NATO allies and Ukraine will decide it.", wrong)))
+    got = assistant.ask(NATO_Q)
+    assert got.grounded and got.claims_removed == 0
+    assert got.text == "The 30 NATO allies and Ukraine will decide it. [1]"
+    [c] = got.citations
+    assert NATO_SENTENCE in c.quote
+    shown_quotes_are_verbatim(got, assistant)
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "leans_on"),
+    [
+        # a made-up place beside the sentence naming the press conference (reader: 0.38)
+        (
+            "In which city was the joint press conference held?",
+            "The joint press conference was held in Brussels.",
+            "joint press conference",
+        ),
+        # true, but no answer to the question (reader: 0.21)
+        (
+            "How many soldiers does Ukraine's army have?",
+            "Ukraine's army collapsed in the face of the Russian offensive in 2014.",
+            "collapsed in the face",
+        ),
+    ],
+)
+def test_a_miscited_claim_is_not_re_pointed_to_a_sentence_that_does_not_answer(
+    assistant: Assistant, llm_server: LLMServer, question: str, claim: str, leans_on: str
+) -> None:
+    """As the 1.5B answered two unanswerable questions: each claim cites a sentence that does
+    not hold it, and the sentence whose words it borrows was shown to the model; the product
+    re-points only to a sentence the reader judges to answer, so both decline."""
+    elsewhere = lambda b: [min(n for n, t in numbered(b).items() if leans_on not in t)]  # noqa: E731
+    llm_server.set_handler(claiming((claim, elsewhere)))
+    got = assistant.ask(question)
+    assert number_of(llm_server.requests[-1].json, leans_on)  # it was there to re-point to
+    assert not got.grounded and got.text == REFUSAL and got.citations == []
+    assert got.claims_removed == 1
+
+
 def test_only_supported_claims_survive_and_are_counted(
     assistant: Assistant, llm_server: LLMServer
 ) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.reader.model import MANIFEST, MODEL_DIR
-from assistant.settings import calibrated_defaults
+from assistant.settings import calibrated_defaults, load_settings
 from evals.dataset import shipped_dataset_paths
 from evals.metrics import threshold_curve
 from evals.runner import prepare, run_items
@@ -113,10 +113,13 @@ def main() -> None:
     ranking = json.loads((MODEL_DIR / "ranking.json").read_text())
     rank_rows = "\n".join(
         f"| {k} | {v['answerable']} | {fmt(v['right_sentence_first_reader'])} "
-        f"| {fmt(v['right_sentence_first_model'])} |"
+        f"| {fmt(v.get('right_sentence_first_reading_all', '–'))} "
+        f"| {fmt(v['right_sentence_first_model'])} | {fmt(v['gold_in_first_5'])} |"
         for k, v in ranking["held_out"].items()
     )
     weights = ", ".join(f"{k} {v:.2f}" for k, v in ranking["weights"].items())
+    prefilter = ", ".join(f"{k} {v:.2f}" for k, v in ranking.get("prefilter", {}).items())
+    top_k = load_settings().top_k
     sums = "\n".join(f"- `{n}`: `{h}`" for n, h in manifest["sha256"].items())
     curve = "\n".join(
         f"| {c['step']} | {c['loss']:.3f} | {c['pair_auroc']:.3f} | {c['span_exact']:.3f} |"
@@ -158,12 +161,14 @@ tokenizers only.
 
 The sentence quoted is the best by a linear model over the reader's logit, the idf-weighted
 share of the question the sentence holds, its passage's BM25 score (relative to the question's
-best passage) and dense similarity: {weights}. Fitted listwise on the dev parts of both eval sets
-(`python -m training.reader.ranking`); right sentence first over the 4 retrieved passages,
-searching each set's whole corpus:
+best passage) and dense similarity: {weights}. The reader reads only the {ranking.get("read", "all")}
+candidates that the same signals without the reader rank best ({prefilter}), so that
+{top_k} passages cost the reading time of 4. Both fitted listwise on the dev parts of both eval sets
+(`python -m training.reader.ranking`); right sentence first over the {top_k} retrieved passages,
+searching each set's whole corpus, and the gold sentence among the first 5 (what the LLM reads):
 
-| set / part | answerable | reader alone | ranking model |
-| --- | --- | --- | --- |
+| set / part | answerable | reader alone, reading all | ranking model, reading all | ranking model, reading the best {ranking.get("read", "all")} | gold in first 5 |
+| --- | --- | --- | --- | --- | --- |
 {rank_rows}
 
 ## Held-out results (through the product: retrieval, then the reader)
