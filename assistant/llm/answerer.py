@@ -37,6 +37,7 @@ from assistant.answerers import AnswerStream
 from assistant.grounding import ClaimCheck, Evidence, Grounder
 from assistant.llm.claims import (
     MAX_SENTENCES,
+    PROMPT_MASS,
     Reply,
     claims_messages,
     live_text,
@@ -45,6 +46,7 @@ from assistant.llm.claims import (
 )
 from assistant.llm.client import LLMClient
 from assistant.llm.prompt import REFUSAL, answer_messages
+from assistant.reader.ranking import likely_set
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, Document, Passage
 from assistant.verify import find_quotes, verify_answer
@@ -161,8 +163,9 @@ class _Ask:
         self.reader_ms = _ms(time.perf_counter() - started)
         self.grounder = owner.grounder
         self.params = owner.params()
-        best = sorted(self.evidence.sentences, key=lambda c: -c.rank_score)[:MAX_SENTENCES]
-        keep = {id(c) for c in best}
+        ranked = self.evidence.sentences
+        best = likely_set([c.rank_score for c in ranked], PROMPT_MASS, MAX_SENTENCES)
+        keep = {id(ranked[i]) for i in best}
         self.sentences = [c for c in self.evidence.sentences if id(c) in keep]  # article order
         if owner.citations == "sentences":
             several = len({c.passage.doc_id for c in self.sentences}) > 1
@@ -222,8 +225,8 @@ class _Ask:
         )
 
     def _supporting(self, claim: str, cited: Sequence[int]) -> list[int] | None:
-        """The sentence numbers that state ``claim``: the ones the model cited, or else the one
-        other shown sentence the judge finds states it best; None when none does.
+        """The sentence numbers that state ``claim``: the ones the model cited, or a better one
+        it was shown; None when none does.
 
         A small model writes the right claim beside the wrong number about as often as it
         writes a wrong claim (the 1.5B did so on 5 of the 14 answerable article-test questions
@@ -236,18 +239,27 @@ class _Ask:
         words were shown ("The joint press conference was held in Brussels" beside the
         sentence naming the press conference, which the reader gives 0.38; a true but
         irrelevant "the army collapsed in 2014" for a question about its size, 0.21).
+
+        A claim whose cited sentences pass only together, pooling their words, is cited to a
+        single shown sentence that holds more of it, if there is one (the reader's bar does not
+        apply: the claim is shown either way): the 1.5B cited two unrelated sentences for
+        "Russia's call … to withdraw its invitation … was turned down", which the sentence
+        saying so states whole. This moves a citation; it never shows a claim.
         """
         ids = [i for i in cited if 1 <= i <= len(self.sentences)]
-        if ids and self._check(claim, ids).supported:
-            return ids
-        passing = [
+        as_cited = self._check(claim, ids) if ids else None
+        shown = as_cited is not None and as_cited.supported
+        alone = [
             (check.uncovered, -check.relevance, i)
             for i in range(1, len(self.sentences) + 1)
-            if i not in ids
-            and self.sentences[i - 1].score >= REPOINT_MIN
+            if [i] != ids
+            and (shown or self.sentences[i - 1].score >= REPOINT_MIN)
             and (check := self._check(claim, [i])).supported
         ]
-        return [min(passing)[2]] if passing else None
+        best = min(alone, default=None)
+        if shown:
+            return [best[2]] if best is not None and best[0] < as_cited.uncovered else ids
+        return [best[2]] if best is not None else None
 
     def _check(self, claim: str, ids: Sequence[int]) -> ClaimCheck:
         return self.grounder.check(claim, [self.sentences[i - 1] for i in ids], self.question)

@@ -21,6 +21,7 @@ Measured on the test parts (held-out articles), right sentence first: see ``rank
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,3 +86,25 @@ class RankModel:
         except (KeyError, TypeError, ValueError):  # a file from before the prefilter
             return cls(weights)
         return cls(weights, prefilter, read if read > 0 else None)
+
+
+def likely_set(scores: Sequence[float], mass: float, most: int) -> list[int]:
+    """Indices of the fewest best-scored candidates whose share of the ranking model's softmax
+    reaches ``mass`` (at most ``most``), best first.
+
+    The ranking model is fitted as a softmax over each question's candidates, so its scores
+    are log-odds of "this one is the answering sentence": where it is sure, one or two
+    sentences carry nearly all of the mass and the rest are noise to whoever reads them next.
+    """
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])[: max(1, most)]
+    if not order:
+        return []
+    top = scores[order[0]]
+    total = sum(math.exp(s - top) for s in scores)
+    out, seen = [], 0.0
+    for i in order:
+        out.append(i)
+        seen += math.exp(scores[i] - top) / total
+        if seen >= mass:
+            break
+    return out

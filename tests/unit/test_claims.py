@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from assistant.grounding import ClaimJudge, density, numbers
+from assistant.grounding import ClaimJudge, density, names, numbers
 from assistant.llm.answerer import claim_spans
 from assistant.llm.claims import (
     Claim,
@@ -186,8 +186,57 @@ def test_a_claim_joining_words_its_sentence_keeps_apart_is_removed() -> None:
     assert density(["putin", "presid", "ukrain"], PUTIN) == (3, 17)  # 3 of 17: < 0.3
 
 
+TANNER = "Rory Kinnear also reprised his role as Bill Tanner in his third appearance in the series."
+
+
+def test_a_claim_naming_what_its_sentence_does_not_is_removed() -> None:
+    """As the 1.5B answered SQuAD 2.0's "Ralph who reprised his role as Bill Tanner?": one name
+    added to a long claim is a small share of its words, but a name the sentence (and the
+    question) does not hold is made up."""
+    question = "Ralph who reprised his role as Bill Tanner?"
+    made_up = (
+        "Ralph Fiennes reprised his role as Bill Tanner in his third appearance in the series."
+    )
+    got = ClaimJudge().check(made_up, [TANNER], 0.9, question)
+    assert not got.supported and "names what" in got.reason
+    assert got.uncovered < 0.4  # what the share of missing words alone would have let through
+    stated = ClaimJudge().check("Rory Kinnear reprised his role as Bill Tanner.", [TANNER], 0.9)
+    assert stated.supported
+    # a capitalised first word is no name; names the question holds may be restated
+    assert names("Tanner was played by Rory Kinnear in Spectre.") == {"rori", "kinnear", "spectr"}
+
+
+def test_words_pooled_from_unrelated_sentences_do_not_anchor_a_claim() -> None:
+    """As the 1.5B answered "What palace in France was used for filming?": two cited sentences
+    hold the claim's words between them, neither enough of them alone."""
+    question = "What palace in France was used for filming?"
+    cited = [
+        "She and the Duke of Edinburgh moved into Buckingham Palace.",
+        "Despite the Paris attacks, filming of the chase was completed on schedule.",
+    ]
+    claim = "Buckingham Palace in France was used for filming."
+    got = ClaimJudge().check(claim, cited, 0.9, question)
+    assert not got.supported and "too few words" in got.reason
+    stated = ["Filming moved to Buckingham Palace, which was used for the final scenes."]
+    claim = "Buckingham Palace was used for filming."
+    assert ClaimJudge().check(claim, stated, 0.9, question).supported
+
+
 def test_numbers_ignore_thousands_separators() -> None:
     assert numbers("about 100,000 and 2.5 and 30") == {"100000", "2.5", "30"}
+
+
+def test_numbers_written_out_count_as_numbers() -> None:
+    """As the 1.5B answered SQuAD 2.0's "Which film has more than two hundred minutes of
+    music?" beside a sentence saying one hundred."""
+    assert numbers("more than two hundred minutes, no one else") == {"two", "hundred"}
+    cited = ["Mendes revealed that the final film would have more than one hundred minutes."]
+    question = "Which film has more than two hundred minutes of music?"
+    claim = "The film has more than two hundred minutes of music."
+    got = ClaimJudge().check(claim, cited, 0.9, question)
+    assert not got.supported and "numbers" in got.reason
+    stated = ClaimJudge().check("The final film has over one hundred minutes.", cited, 0.9)
+    assert stated.supported
 
 
 # -------------------------------------------------------------------------- secrets in URLs

@@ -16,6 +16,7 @@ from assistant.reader.ranking import (
     RETRIEVAL_FEATURES,
     RankModel,
     features,
+    likely_set,
     retrieval_features,
 )
 from assistant.types import Passage
@@ -137,3 +138,14 @@ def test_the_reader_reads_only_the_candidates_retrieval_ranks_best() -> None:
     read = ExtractiveAnswerer(reader, threshold=0.0, ranker=ranker).judge(question, ps)
     assert len(read) == 2
     assert not any(c.text.startswith("Its architect") for c in read)
+
+
+def test_a_sure_ranking_sends_fewer_sentences_than_an_unsure_one() -> None:
+    # log-odds 6 apart: the first holds 99.7% of the mass, alone
+    assert likely_set([0.0, 6.0, 0.0], 0.98, 5) == [1]
+    # four equal: the mass reaches 0.98 only with all of them, best (then first) order
+    assert likely_set([1.0, 1.0, 1.0, 1.0], 0.98, 5) == [0, 1, 2, 3]
+    # never more than ``most``, never fewer than one, nothing from nothing
+    assert likely_set([float(i) * 0.01 for i in range(10)], 0.98, 5) == [9, 8, 7, 6, 5]
+    assert likely_set([2.0, 1.0], 0.0, 5) == [0]
+    assert likely_set([], 0.98, 5) == []
