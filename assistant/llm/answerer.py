@@ -240,11 +240,11 @@ class _Ask:
         sentence naming the press conference, which the reader gives 0.38; a true but
         irrelevant "the army collapsed in 2014" for a question about its size, 0.21).
 
-        A claim whose cited sentences pass only together, pooling their words, is cited to a
-        single shown sentence that holds more of it, if there is one (the reader's bar does not
-        apply: the claim is shown either way): the 1.5B cited two unrelated sentences for
-        "Russia's call … to withdraw its invitation … was turned down", which the sentence
-        saying so states whole. This moves a citation; it never shows a claim.
+        A shown claim is cited to the single shown sentence that holds more of it than what the
+        model cited, if there is one (the reader's bar does not apply: the claim is shown either
+        way): the 1.5B cited two unrelated sentences whose words, pooled, carried "Russia's
+        call … to withdraw its invitation … was turned down", which one sentence states whole.
+        This moves a citation; it never shows a claim.
         """
         ids = [i for i in cited if 1 <= i <= len(self.sentences)]
         as_cited = self._check(claim, ids) if ids else None
