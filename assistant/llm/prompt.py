@@ -2,7 +2,7 @@
 
 Why this shape: the rules must survive whatever the article or the user writes. So the system
 message holds every instruction, and the user message holds only data, each piece fenced by a
-tag that carries a digest of the data itself (``<passage-3f9a1c0e n="1">``). Text inside a
+tag that carries a digest of the data itself (``<passage-qzkfwpta n="1">``). Text inside a
 passage cannot close its own fence, because it cannot contain the digest of the text that
 contains it; and the digest keeps the prompt deterministic (same input, same bytes).
 
@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 
 from assistant.llm.wire import Message
 from assistant.types import Passage, Turn
+
+FENCE_LETTERS = 8
 
 REFUSAL = "The article does not say."
 """The exact sentence the model is told to reply with when the passages do not hold the answer."""
@@ -54,9 +56,15 @@ The conversation is inside a <conversation-{fence}> element and the follow-up in
 
 
 def fence_for(*parts: str) -> str:
-    """A short tag derived from the data it fences, so the data cannot forge it."""
-    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
-    return digest[:12]
+    """A short tag derived from the data it fences, so the data cannot forge it.
+
+    Eight lowercase letters (26^8, about 2e11 codes) rather than hex digits: a small model reads
+    the prompt at ~20 ms a token on 2 cores, and the four tags of a claims prompt cost 62 tokens
+    in 12 hex digits against 38 in letters (the 1.5B's tokenizer splits digits one by one). The
+    data cannot hold its own digest, and the article cannot know the question that joins it.
+    """
+    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()
+    return "".join(chr(ord("a") + b % 26) for b in digest[:FENCE_LETTERS])
 
 
 def _attr(value: str) -> str:
