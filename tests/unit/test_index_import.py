@@ -11,6 +11,13 @@ import overrides
 import index  # noqa: F401  (its import is what is tested)
 
 
+def _python(code: str) -> str:
+    """What a fresh interpreter prints running ``code`` (a fresh one: nothing imported yet)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
 def test_override_only_marks_the_method_once_index_is_imported() -> None:
     override = overrides.override  # read now: importing index replaced it
 
@@ -40,8 +47,7 @@ def test_without_the_index_layer_the_real_check_still_runs() -> None:
         "    class S(B):\n        @override\n        def m(self) -> int: return 1\n"
         "except TypeError:\n    print('refused')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "refused", out.stderr
+    assert _python(code) == "refused"
 
 
 def test_chroma_imported_after_the_index_layer_works() -> None:
@@ -52,5 +58,4 @@ def test_chroma_imported_after_the_index_layer_works() -> None:
         "col.add(ids=['a'], embeddings=[[0.1, 0.2]], documents=['x'])\n"
         "print(col.query(query_embeddings=[[0.1, 0.2]], n_results=1)['ids'])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.stdout.strip() == "[['a']]", out.stderr
+    assert _python(code) == "[['a']]"
