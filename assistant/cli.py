@@ -601,8 +601,9 @@ def llm_serve(
     nice: Annotated[int, typer.Option(min=0, max=19, help="Lower the server's priority.")] = 0,
 ) -> None:
     """Assemble and verify the model's weights (once), then serve them in the foreground until
-    Ctrl-C. Prints the ASSISTANT_LLM_* lines to use first. With ASSISTANT_LLM_API_KEY set, the
-    server requires that key."""
+    Ctrl-C. Prints the ASSISTANT_LLM_* lines to use first, then has the server read the answer
+    prompt's rules once, so the first question is as quick as the later ones. With
+    ASSISTANT_LLM_API_KEY set, the server requires that key."""
     import os
 
     from assistant.llm.local import LocalModelError, assemble, get_model, serve

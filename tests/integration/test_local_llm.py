@@ -103,3 +103,27 @@ def test_chat_completion_streams(local_llm: str) -> None:
     chunks = [json.loads(e) for e in events[:-1]]
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert text.strip()
+
+
+def test_after_warming_a_question_reads_only_its_own_part(local_llm: str) -> None:
+    """``warm`` (which ``assistant llm serve`` runs at start) leaves the claims prompt's rules
+    in llama.cpp's prompt cache: the next question's prompt is read from its own sentences on.
+    Another request in between would evict them, so this warms again first."""
+    from assistant.llm.claims import claims_messages
+    from assistant.llm.local import warm
+
+    assert warm(local_llm)
+    response = httpx.post(
+        f"{local_llm}/chat/completions",
+        json={
+            "model": LOCAL_LLM_MODEL,
+            "messages": claims_messages("Where is it?", ["NATO is in Brussels."]),
+            "max_tokens": 1,
+        },
+        timeout=180.0,
+    )
+    assert response.status_code == 200, response.text
+    timings = response.json()["timings"]
+    # the rules (~225 tokens with the chat template's) come from the cache; only the question,
+    # its one sentence and their fences (~60) are read
+    assert timings["cache_n"] >= 200 and timings["prompt_n"] < 100, timings
