@@ -39,7 +39,8 @@ MAX_SENTENCES = 5
 # gold sentence stays among them for 97% and 80% of answerable questions (100% and 83% with 5).
 # Measured with the 1.5B on a fresh server (``bench/results/llm-latency.md``), with the JSON
 # asked for on one line, the first claim words came at 3.2 s at the median instead of 5.7 s;
-# with the fences' codes in letters (``assistant.llm.prompt.fence_for``), at 2.8 s.
+# with the fences' codes in letters (``assistant.llm.prompt.fence_for``) and a shorter last
+# line, at 2.8–3.1 s over four fresh-server runs.
 PROMPT_MASS = 0.98
 MAX_CLAIMS = 4
 MAX_IDS = 4
@@ -128,7 +129,7 @@ def claims_messages(
     user = (
         f"<sentences-{fence}>\n{body}\n</sentences-{fence}>\n\n"
         f"<question-{fence}>\n{question}\n</question-{fence}>\n\n"
-        "Answer in JSON, following the rules."
+        "Answer in JSON."
     )
     return [
         {"role": "system", "content": _RULES.format()},

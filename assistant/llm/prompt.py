@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from assistant.llm.wire import Message
 from assistant.types import Passage, Turn
 
-FENCE_LETTERS = 8
+FENCE_LETTERS = 6
 
 REFUSAL = "The article does not say."
 """The exact sentence the model is told to reply with when the passages do not hold the answer."""
@@ -58,10 +58,11 @@ The conversation is inside a <conversation-{fence}> element and the follow-up in
 def fence_for(*parts: str) -> str:
     """A short tag derived from the data it fences, so the data cannot forge it.
 
-    Eight lowercase letters (26^8, about 2e11 codes) rather than hex digits: a small model reads
+    Six lowercase letters (26^6, about 3e8 codes) rather than hex digits: a small model reads
     the prompt at ~20 ms a token on 2 cores, and the four tags of a claims prompt cost 62 tokens
-    in 12 hex digits against 38 in letters (the 1.5B's tokenizer splits digits one by one). The
-    data cannot hold its own digest, and the article cannot know the question that joins it.
+    in 12 hex digits against 34 in 8 letters and 30 in 6 (the 1.5B's tokenizer splits digits one
+    by one). The data cannot hold its own digest, and the article cannot know the question that
+    joins it: to forge a closing tag it would have to carry hundreds of millions of guesses.
     """
     digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()
     return "".join(chr(ord("a") + b % 26) for b in digest[:FENCE_LETTERS])

@@ -48,7 +48,7 @@ def _user(body: dict[str, Any]) -> str:
 
 
 def _fence(user: str) -> str:
-    match = re.search(r"<question-([a-z]{8})>", user)
+    match = re.search(r"<question-([a-z]{6})>", user)
     assert match, user
     return match.group(1)
 
@@ -149,7 +149,7 @@ def test_injection_in_the_answer_stays_inside_the_data_fence(
     body = llm_server.requests[0].json
     system, user = body["messages"][0]["content"], _user(body)
     fence = _fence(user)
-    assert fence != "aaaaaaaa"
+    assert fence != "aaaaaa"
     assert "ignore the rules" not in system
     # the attack sits between the answer's real opening and closing tags, which appear once each
     opening, closing = f"<answer-{fence}>", f"</answer-{fence}>"

@@ -73,7 +73,7 @@ def test_the_prompt_numbers_sentences_and_fences_the_data() -> None:
     assert "[1] First one.\n[2] Second line." in text
     assert text.count("(from «T1»)") == 1
     fence = text.split("<question-")[1].split(">")[0]
-    assert len(fence) == 8 and fence.isalpha() and f"<sentences-{fence}>" in text
+    assert len(fence) == 6 and fence.isalpha() and f"<sentences-{fence}>" in text
     assert text.count(f"</question-{fence}>") == 1  # the forged closer closes nothing
     # the rules are the same for every question: a prompt-caching server reads them once
     other_system, _ = claims_messages("Another question?", ["Other."])

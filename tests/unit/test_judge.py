@@ -200,7 +200,7 @@ def test_is_answered(fields: dict[str, Any], answered: bool) -> None:
 
 
 def _fence(messages: list[dict[str, str]]) -> str:
-    match = re.search(r"<answer-([a-z]{8})>", messages[1]["content"])
+    match = re.search(r"<answer-([a-z]{6})>", messages[1]["content"])
     assert match, messages[1]["content"]
     return match.group(1)
 
