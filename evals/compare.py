@@ -281,7 +281,8 @@ def _run_line(name: str, run: Run) -> str:
     counts = run.report.get("counts") or {}
     bits = [str(meta[k]) for k in ("mode", "started_at") if meta.get(k)]
     if meta.get("git_commit"):
-        bits.append(f"commit {str(meta['git_commit'])[:12]}")
+        dirty = " with uncommitted changes" if meta.get("git_dirty") else ""
+        bits.append(f"commit {str(meta['git_commit'])[:12]}{dirty}")
     bits.append(f"{counts.get('items', '?')} items")
     return f"{name}: {run.path}  ({', '.join(bits)})"
 

@@ -68,10 +68,11 @@ def prepare(
     )
 
 
-def git_commit() -> str | None:
+def _git(*args: str) -> str | None:
+    """``git args`` run beside this file; None where git or the repository is absent."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *args],
             capture_output=True,
             text=True,
             timeout=5,
@@ -79,7 +80,18 @@ def git_commit() -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit() -> str | None:
+    return (_git("rev-parse", "HEAD") or "").strip() or None
+
+
+def git_dirty() -> bool | None:
+    """Whether tracked files differ from the commit: a run made on uncommitted code names a
+    commit that did not produce it, and the record should say so."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return None if status is None else bool(status.strip())
 
 
 def run_meta(
@@ -89,6 +101,7 @@ def run_meta(
     return {
         "within_doc": within_doc,
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "mode": mode,
         "model": s.llm_model if mode == "llm" else None,

@@ -43,6 +43,7 @@ _HEADER_META = (
     "items",
     "started_at",
     "git_commit",
+    "git_dirty",
     "dataset_hash",
     "corpus_hash",
 )

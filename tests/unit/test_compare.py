@@ -195,3 +195,13 @@ def test_different_eval_sets_are_flagged(tmp_path: Path) -> None:
 )
 def test_verdicts(key: str, a: float | None, b: float | None, verdict: str) -> None:
     assert MetricDelta("overall", key, a, b).verdict == verdict
+
+
+def test_run_line_says_when_the_code_was_uncommitted(tmp_path: Path) -> None:
+    rows = [make_row("q1")]
+    clean = {"mode": "extractive", "git_commit": "a" * 40, "git_dirty": False}
+    a = write_run(tmp_path / "a", rows, clean)
+    b = write_run(tmp_path / "b", rows, clean | {"git_dirty": True})
+    text = render_comparison(compare_runs(a, b))
+    assert f"commit {'a' * 12}, " in text.splitlines()[2]
+    assert f"commit {'a' * 12} with uncommitted changes" in text.splitlines()[3]

@@ -162,29 +162,52 @@ def test_without_word_edits_the_pairs_are_the_earlier_ones() -> None:
     assert kinds & {"edit-swap", "edit-unmentioned"}
 
 
+def castles(paragraphs: list[str]) -> dict:
+    """A SQuAD-shaped article whose first paragraph holds one question."""
+    qa = {
+        "id": "q0",
+        "question": "What did the king build on the hill?",
+        "answers": [{"text": "a stone castle", "answer_start": 23}],
+    }
+    return {
+        "title": "Castles",
+        "paragraphs": [
+            {"context": p, "qas": [qa] if i == 0 else []} for i, p in enumerate(paragraphs)
+        ],
+    }
+
+
 def test_the_articles_closest_sentence_elsewhere_is_a_negative() -> None:
     """What a whole-article search puts beside the right sentence: the other paragraphs'
     sentence sharing the most of the question's words, never one holding the answer."""
     paragraphs = [*ARTICLE, "Each spring the king rode up the hill to build a hunting lodge."]
-    article = {
-        "title": "Castles",
-        "paragraphs": [
-            {
-                "context": p,
-                "qas": [
-                    {
-                        "id": "q0",
-                        "question": "What did the king build on the hill?",
-                        "answers": [{"text": "a stone castle", "answer_start": 23}],
-                    }
-                ]
-                if i == 0
-                else [],
-            }
-            for i, p in enumerate(paragraphs)
-        ],
-    }
+    article = castles(paragraphs)
     for seed in range(10):
         pairs = list(D.training_pairs([article], [], ["Castles"], random.Random(seed)))
         [near] = [p for p in pairs if p.kind == "article"]
         assert near.label == 0 and near.sentence == paragraphs[-1]
+
+
+def test_a_questions_pairs_form_one_group_with_its_positive() -> None:
+    """The softmax over a question's sentences needs them together: the positive and its
+    negatives in one group, an edited twin in its own group with no positive, and SQuAD 2.0's
+    thrice-seen unanswerables once per group."""
+    paragraphs = [*ARTICLE, "Each spring the king rode up the hill to build a hunting lodge."]
+    article = castles(paragraphs)
+    for seed in range(20):
+        pairs = list(D.training_pairs([article], [], ["Castles"], random.Random(seed)))
+        groups = D.question_groups(pairs)
+        # every distinct pair once (a sentence picked twice as a negative counts once)
+        assert sorted((p.question, p.sentence) for g in groups for p in g) == sorted(
+            {(p.question, p.sentence) for p in pairs}
+        )
+        first, *edited = groups
+        assert [p.label for p in first].count(1) == 1 and len(first) >= 2
+        assert {p.question for p in first} == {"What did the king build on the hill?"}
+        assert all(
+            len(g) == 1 and g[0].label == 0 and g[0].kind.startswith("edit-") for g in edited
+        )
+    twice = [D.Pair("Who?", "A.", "", 0, "squad2-impossible", None, "T")] * 3
+    assert [
+        len(g) for g in D.question_groups([*twice, D.Pair("Who?", "A.", "", 0, "x", None, "U")])
+    ] == [1, 1]

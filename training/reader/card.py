@@ -149,7 +149,8 @@ tokenizers only.
   against their plausible-answer sentence.
 - Input: `[CLS] question [SEP] sentence [SEP] tail of the sentence before [SEP]`, {manifest["max_len"]} tokens;
   longer sentences are scored in overlapping windows and keep their best.
-- {report.get("steps")} steps of batch {report["batch"]}, AdamW lr {report["lr"]}, seed {report["seed"]},
+- Loss: {report.get("loss", "pair BCE + 0.5 span")} (`--loss`).
+- {report.get("steps")} steps of about {report["batch"]} pairs, AdamW lr {report["lr"]}, seed {report["seed"]},
   {report.get("minutes", 0):.0f} minutes on 2 CPU cores (`make reader`).
 - Export: ONNX, dynamic int8 quantisation with per-channel weights (per-tensor loses accuracy).
 

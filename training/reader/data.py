@@ -549,6 +549,20 @@ def training_pairs(
                         )
 
 
+def question_groups(pairs: list[Pair]) -> list[list[Pair]]:
+    """The pairs of one question side by side: ``training_pairs`` yields a question's positive
+    and its negatives in a row, and an edited twin (a question of its own) after them."""
+    groups: list[list[Pair]] = []
+    for p in pairs:
+        g = groups[-1] if groups else None
+        if g and g[0].question == p.question and g[0].article == p.article:
+            if all(x.sentence != p.sentence for x in g):  # SQuAD 2.0's, seen thrice
+                g.append(p)
+        else:
+            groups.append([p])
+    return groups
+
+
 # ---------------------------------------------------------------- held-out questions
 
 

