@@ -296,8 +296,14 @@ class LLMClient:
             ids = [m.get("id") for m in payload.get("data", []) if isinstance(m, Mapping)]
         except (ValueError, AttributeError, TypeError):
             return None
-        listed = "" if self.model in ids else f"; model {self.model!r} is not listed"
-        return Health(True, f"it lists {len(ids)} model(s){listed}")
+        if self.model in ids:
+            return Health(True, f"it lists {len(ids)} model(s), {self.model!r} among them")
+        # shown only after the chat for this model succeeded: llama.cpp, for one, lists its
+        # file's name and answers under any name, which is no fault
+        names = ", ".join(repr(i) for i in ids[:3]) + (", …" if len(ids) > 3 else "")
+        return Health(
+            True, f"it lists {len(ids)} model(s) ({names}) and answered for {self.model!r} anyway"
+        )
 
 
 def _content_is_json(response: httpx.Response) -> bool:

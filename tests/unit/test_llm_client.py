@@ -559,10 +559,24 @@ def test_health_lists_models_then_really_chats() -> None:
         httpx.Response(200, json=completion_json("O")),
     )
     health = make(rec).health()
-    assert health and "2 model(s)" in health.detail and "1-token chat" in health.detail
+    assert health and "2 model(s), 'm' among them" in health.detail
+    assert "1-token chat" in health.detail
     assert rec.requests[0].method == "GET" and rec.requests[0].url.path == "/v1/models"
     assert rec.requests[1].url.path == "/v1/chat/completions"
     assert json.loads(rec.requests[1].content)["max_tokens"] == 1
+
+
+def test_health_of_a_model_served_under_another_name_is_no_fault() -> None:
+    """llama.cpp lists its file's name and answers for any model name: the check says so
+    plainly instead of sounding like a problem."""
+    rec = Recorder(
+        httpx.Response(200, json={"data": [{"id": f"file-{i}.gguf"} for i in range(5)]}),
+        httpx.Response(200, json=completion_json("O")),
+    )
+    health = make(rec).health()
+    assert health.ok
+    assert "lists 5 model(s) ('file-0.gguf', 'file-1.gguf', 'file-2.gguf', …)" in health.detail
+    assert "answered for 'm' anyway" in health.detail and "not listed" not in health.detail
 
 
 def test_health_fails_when_models_work_but_chat_does_not() -> None:
