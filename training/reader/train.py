@@ -245,6 +245,12 @@ def main() -> None:
     ap.add_argument(
         "--init", type=Path, default=None, help="start from a checkpoint.pt of an earlier run"
     )
+    ap.add_argument(
+        "--skip-batches",
+        type=int,
+        default=0,
+        help="with --init: start after the batches the earlier run trained on (its steps)",
+    )
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
@@ -282,7 +288,7 @@ def main() -> None:
         model.load_state_dict(torch.load(a.init, map_location="cpu", weights_only=True))
         log.info("initialised from %s", a.init)
     model.train()
-    batches = grouped_batches(groups, a.batch, rng)
+    batches = grouped_batches(groups, a.batch, rng)[a.skip_batches :]
     plan = {"total": len(batches)}  # shrunk to the time box once the step time is known
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
     warm = 100
@@ -304,6 +310,7 @@ def main() -> None:
         "available_steps": len(batches),
         "seed": D.SEED,
         "init": str(a.init) if a.init else None,
+        "skip_batches": a.skip_batches,
         "curve": [],
     }
     start, run = time.time(), 0.0
