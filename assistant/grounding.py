@@ -33,6 +33,10 @@ names from any article:
   Joe Biden held … talks, with the Kremlin chief calling on the West to ensure Ukraine …" finds
   its words 3 in 17 apart: the sentence never says them together. A word-level stand-in for
   entailment: it sees a relation built across a sentence, not one swapped inside a phrase.
+- **Keeps its sentence's "not"**: a claim stating plainly what a cited sentence negates, in a
+  clause holding two or more of the claim's words, is not stated by it ("Ukraine and Georgia
+  would join NATO" beside "… are not about to join NATO"; "Sam Mendes will return to direct
+  the next film" beside "… he will not return …"). Only that way round (``negated``).
 
 The numbers: at ``RELEVANCE_MIN`` = 0.05 the reader keeps 97% of the retrieved gold evidence
 sentences of the dev parts of both eval sets (96.7% article, 97.7% SQuAD; 0.10 would keep 90%
@@ -55,7 +59,11 @@ shown "Putin is the president of Ukraine" and one wrong answer, and 1 right clai
 out, replayed over every distinct claim (with its citations) shown in all the LLM-mode runs kept
 so far (175: ``bench/results/llm/`` and the runs of the change that brought them): they remove
 8 more claims on unanswerable questions (10 of 28 in all), 4 more wrong answers, and 1 right
-claim of 119 ("… held in Bucharest, Romania": the article never says Romania).
+claim of 119 ("… held in Bucharest, Romania": the article never says Romania). The negation
+test, replayed the same way over every LLM-mode run in ``bench/results/llm/`` (both sets' dev
+and test parts; ``python -m bench.anchors --negation …`` → ``bench/results/negation.json``),
+removes 4 more wrong answers (of 36 shown) and 1 more claim on an unanswerable question (of
+22), and no right claim (of 158); on the dev runs alone, 1 wrong, 1 unanswerable and no right.
 """
 
 from __future__ import annotations
@@ -75,6 +83,13 @@ ANCHOR_MIN = 3
 COMPACT_MIN = 0.3
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CAPITALISED = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|neither|nor|none|nobody|nothing|without|cannot)\b|n['’]t\b", re.I
+)
+_YES_NO = re.compile(r"^\s*(?:yes|no)\b[,.:;!]?\s*", re.I)
+# where a negation's reach ends, roughly: punctuation, a dash, a sentence end, "that" (in "we
+# cannot accept that Russia is trying …" the "not" is the speaker's, not the reported clause's)
+_CLAUSE = re.compile(r"[,;:«»“”\"()–—]|[.!?](?=\s|$)|\s-\s|\bthat\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +142,14 @@ class ClaimJudge:
         uncovered_max: float = UNCOVERED_MAX,
         anchor_min: int = ANCHOR_MIN,
         compact_min: float = COMPACT_MIN,
+        negation: bool = True,
     ) -> None:
         self.idf = idf or (lambda _term: 1.0)
         self.relevance_min = relevance_min
         self.uncovered_max = uncovered_max
         self.anchor_min = anchor_min
         self.compact_min = compact_min
+        self.negation = negation
 
     def check(
         self, claim: str, cited: Sequence[str], relevance: float, question: str = ""
@@ -162,9 +179,34 @@ class ClaimJudge:
             )
         if names(claim) - set().union(*anchors) - set(tokens(question)):
             return ClaimCheck(False, "names what its sentences do not", relevance, uncovered)
+        if self.negation and any(negated(claim, text) for text in cited):
+            return ClaimCheck(False, "says what its sentence negates", relevance, uncovered)
         if self.compact_min > 0 and _scattered(terms, cited, self.compact_min):
             return ClaimCheck(False, "joins words its sentence keeps apart", relevance, uncovered)
         return ClaimCheck(True, "", relevance, uncovered)
+
+
+def negated(claim: str, sentence: str) -> bool:
+    """True when ``sentence`` negates, in a clause holding two or more of the claim's content
+    words, what the claim states plainly: "Ukraine and Georgia would join NATO" beside
+    "Ukraine and Georgia are not about to join NATO", "Sam Mendes will return to direct the
+    next film" beside "… has stated he will not return to direct …". The words match; only the
+    "not" differs, and the word tests above cannot see it.
+
+    One way only: a claim that negates what a sentence states plainly is not judged, because
+    the sentence that holds its words may not be the one it rests on ("Scholz did not promise
+    to halt Nord Stream 2" beside the sentence before "He did not promise to do so"). A leading
+    "Yes,"/"No," is the claim's answer word, not its statement."""
+    body = _YES_NO.sub("", claim)
+    if len(_NEGATION.findall(body)) % 2:
+        return False
+    terms = set(tokens(body))
+    count = sum(
+        len(_NEGATION.findall(part))
+        for part in _CLAUSE.split(sentence)
+        if len(terms.intersection(tokens(part))) >= 2
+    )
+    return count % 2 == 1
 
 
 def density(terms: Sequence[str], text: str) -> tuple[int, int]:
@@ -211,6 +253,7 @@ class Evidence:
     sentences: list[Candidate]
     confidence: float
     answerable: bool
+    best: Candidate | None = None  # the sentence the offline answerer would quote
 
     def covering(self, doc_id: str, start: int, end: int) -> list[Candidate]:
         """The sentences that overlap ``[start, end)`` of a document (a quote's sentences)."""
@@ -258,7 +301,9 @@ class Grounder:
             self.extractive.signals(question, ranked, documents)
         )
         in_order = sorted(ranked, key=lambda c: (c.passage.rank, c.start))
-        return Evidence(in_order, confidence, confidence >= self.extractive.threshold)
+        return Evidence(
+            in_order, confidence, confidence >= self.extractive.threshold, best=ranked[0]
+        )
 
     def check(self, claim: str, cited: Sequence[Candidate], question: str = "") -> ClaimCheck:
         """Is ``claim``, an answer to ``question``, stated by the ``cited`` sentences (each

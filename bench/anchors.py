@@ -8,7 +8,8 @@ left out: those claims had passed it). A claim is labelled by its question: *una
 *right* where the answer's citations hit the gold evidence, *wrong* otherwise. The cited
 sentences are read without the text before them, so a claim leaning on "he said" context may
 count as removed here and not in the product.
-Results: ``bench/results/anchors.json``.
+Results: ``bench/results/anchors.json``. With ``--negation``, the shipped bars with and without
+the negation test (``assistant.grounding.negated``): ``bench/results/negation.json``.
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from assistant.grounding import COMPACT_MIN, ClaimJudge
+from assistant.grounding import ANCHOR_MIN, COMPACT_MIN, ClaimJudge
 from evals.rows import read_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 _CLAIM = re.compile(r"(.+?)((?:\[\d+\])+)")
 
 
-def replay(paths: list[Path], anchor: int, compact: float = 0.0) -> dict[str, dict[str, int]]:
-    judge = ClaimJudge(anchor_min=anchor, compact_min=compact)
+def replay(
+    paths: list[Path], anchor: int, compact: float = 0.0, *, negation: bool = False
+) -> dict[str, dict[str, int]]:
+    judge = ClaimJudge(anchor_min=anchor, compact_min=compact, negation=negation)
     counts: Counter[tuple[str, str]] = Counter()
     for path in paths:
         for row in read_results(path).rows:
@@ -48,9 +51,19 @@ def replay(paths: list[Path], anchor: int, compact: float = 0.0) -> dict[str, di
 
 
 def main() -> None:
-    paths = [Path(p) for p in sys.argv[1:]]
+    args = sys.argv[1:]
+    negation = args[:1] == ["--negation"]
+    paths = [Path(p) for p in args[negation:]]
     if not paths:
-        sys.exit("usage: python -m bench.anchors RESULTS.jsonl [...]")
+        sys.exit("usage: python -m bench.anchors [--negation] RESULTS.jsonl [...]")
+    if negation:
+        # the shipped bars, with and without the negation test (``grounding.negated``)
+        out = {"files": [str(p) for p in paths]} | {
+            f"negation={on}": replay(paths, ANCHOR_MIN, COMPACT_MIN, negation=on)
+            for on in (False, True)
+        }
+        _write("negation.json", out)
+        return
     out = (
         {"files": [str(p) for p in paths]}
         | {f"anchor_min={a}": replay(paths, a) for a in (1, 2, 3, 4)}
@@ -59,8 +72,12 @@ def main() -> None:
             for c in (0.2, 0.25, COMPACT_MIN, 0.35, 0.4)
         }
     )
+    _write("anchors.json", out)
+
+
+def _write(name: str, out: dict[str, object]) -> None:
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "anchors.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(out, indent=2))
 
 

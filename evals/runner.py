@@ -42,6 +42,22 @@ class Prepared:
     paths: list[Path]
 
 
+def _nothing_left(
+    loaded: int, dropped: int, problems: Sequence[DatasetProblem], tags: Sequence[str]
+) -> str:
+    """Why no item is left, in one sentence: the run stops before any report could list it."""
+    if dropped == loaded:
+        return (
+            f"No eval item is left to run: the evidence of all {loaded} items is not in this "
+            f"corpus (first: {problems[0].message}); pass the corpus the set was written on "
+            "with --corpus."
+        )
+    return (
+        f"No eval item is left to run: none of the {loaded - dropped} items this corpus can "
+        f"score has the tags {', '.join(map(repr, tags))}."
+    )
+
+
 def prepare(
     datasets: Sequence[Path],
     assistant: Assistant,
@@ -60,9 +76,7 @@ def prepare(
     if limit is not None:
         items = items[:limit]
     if not items:
-        raise EvalError(
-            "No eval item is left to run (check --tags, --limit and the problems reported above)."
-        )
+        raise EvalError(_nothing_left(len(load.items), len(bad), evidence_problems, tags))
     return Prepared(
         items, [*load.problems, *evidence_problems], dataset_hash(load.paths), load.paths
     )

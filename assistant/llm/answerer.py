@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from assistant.answerers import AnswerStream
+from assistant.extractive import Candidate
 from assistant.grounding import ClaimCheck, Evidence, Grounder
 from assistant.llm.claims import (
     MAX_SENTENCES,
@@ -233,8 +234,11 @@ class _Ask:
         it lost), so a miscited claim is looked for in the other sentences it was shown. A
         citation chosen there is the product's, not the model's, so the sentence must be one
         the reader itself judges more likely than not to answer the question
-        (``REPOINT_MIN``), and the claim must pass the whole judge against it, the bar of a
-        cited sentence: "Putin is the president of Ukraine" finds no sentence that joins those
+        (``REPOINT_MIN``), or the one the offline answer would quote (the ranking model's
+        first, accepted by the calibrated decline model: "In which city is the alliance
+        headquartered?" has its answer in a sentence about troops that the reader alone gives
+        0.47), and the claim must pass the whole judge against it, the bar of a cited
+        sentence: "Putin is the president of Ukraine" finds no sentence that joins those
         words, cited or not. Without the reader's bar, claims that merely lean on a sentence's
         words were shown ("The joint press conference was held in Brussels" beside the
         sentence naming the press conference, which the reader gives 0.38; a true but
@@ -253,13 +257,19 @@ class _Ask:
             (check.uncovered, -check.relevance, i)
             for i in range(1, len(self.sentences) + 1)
             if [i] != ids
-            and (shown or self.sentences[i - 1].score >= REPOINT_MIN)
+            and (shown or self._repointable(self.sentences[i - 1]))
             and (check := self._check(claim, [i])).supported
         ]
         best = min(alone, default=None)
         if shown:
             return [best[2]] if best is not None and best[0] < as_cited.uncovered else ids
         return [best[2]] if best is not None else None
+
+    def _repointable(self, sentence: Candidate) -> bool:
+        """Whether the product may cite ``sentence`` for a claim the model miscited: the reader
+        finds it more likely than not to answer, or it is the sentence the offline answer
+        quotes (the ranking model's first, which the calibrated decline model accepted)."""
+        return sentence.score >= REPOINT_MIN or sentence is self.evidence.best
 
     def _check(self, claim: str, ids: Sequence[int]) -> ClaimCheck:
         return self.grounder.check(claim, [self.sentences[i - 1] for i in ids], self.question)

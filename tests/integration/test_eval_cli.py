@@ -92,6 +92,24 @@ def test_empty_dataset_is_one_sentence_and_exit_1(tmp_path: Path) -> None:
     assert "holds no usable item" in result.output
 
 
+def test_a_set_written_on_another_corpus_names_the_evidence_and_the_fix(tmp_path: Path) -> None:
+    other = {**GOOD, "id": "o1", "evidence": ["words that are not in the article"]}
+    path = _dataset(tmp_path, [json.dumps(other)])
+    result = runner.invoke(app, ["eval", "--dataset", str(path)])
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "the evidence of all 1 items is not in this corpus" in flat
+    assert "item 'o1'" in flat and "--corpus" in flat
+
+
+def test_tags_that_match_nothing_are_named(tmp_path: Path) -> None:
+    path = _dataset(tmp_path, [json.dumps(GOOD)])
+    result = runner.invoke(app, ["eval", "--dataset", str(path), "--tags", "nosuchtag"])
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "none of the 1 items this corpus can score has the tags 'nosuchtag'" in flat
+
+
 def test_empty_corpus_is_one_sentence_and_exit_1(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from assistant.llm import REFUSAL
+from assistant.llm.answerer import REPOINT_MIN
 from assistant.service import Assistant
 from assistant.settings import load_settings
 from assistant.types import Answer
@@ -132,6 +133,28 @@ def test_a_right_claim_beside_the_wrong_number_is_shown_with_its_own_sentence(
     shown_quotes_are_verbatim(got, assistant)
 
 
+def test_a_miscited_claim_may_cite_the_sentence_the_offline_answer_quotes(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    """As the 1.5B answered an article-dev question: the right claim beside two wrong numbers,
+    and the sentence that states it is the one the offline answer quotes, though the reader
+    alone gives it less than ``REPOINT_MIN``: the ranking and the calibrated decline model
+    chose it, so the claim is shown citing it."""
+    question = "In which city is the alliance headquartered?"
+    hq = "headquarters in Brussels"
+    passages = assistant.retrieve(question).passages
+    evidence = assistant.llm.grounder.evidence(question, passages, assistant.documents)
+    assert evidence.answerable and evidence.best is not None and hq in evidence.best.text
+    assert evidence.best.score < REPOINT_MIN  # the reader's own bar would not re-point to it
+    wrong = lambda b: [n for n, t in numbered(b).items() if hq not in t][:2]  # noqa: E731
+    llm_server.set_handler(claiming(("The alliance headquarters is in Brussels.", wrong)))
+    got = assistant.ask(question)
+    assert got.grounded and got.text == "The alliance headquarters is in Brussels. [1]"
+    [c] = got.citations
+    assert hq in c.quote
+    shown_quotes_are_verbatim(got, assistant)
+
+
 def test_a_claim_held_only_by_two_sentences_pooled_cites_the_one_that_states_it(
     assistant: Assistant, llm_server: LLMServer
 ) -> None:
@@ -179,6 +202,18 @@ def test_a_miscited_claim_is_not_re_pointed_to_a_sentence_that_does_not_answer(
     assert number_of(llm_server.requests[-1].json, leans_on)  # it was there to re-point to
     assert not got.grounded and got.text == REFUSAL and got.citations == []
     assert got.claims_removed == 1
+
+
+def test_a_claim_dropping_its_sentences_not_is_removed(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    """As the 1.5B answered an article-dev question: "Ukraine and Georgia would join NATO",
+    citing the sentence saying they "are not about to join NATO"."""
+    sentence = "are not about to join NATO"
+    llm_server.set_handler(claiming(("Ukraine and Georgia would join NATO.", at(sentence))))
+    got = assistant.ask("Which two countries would the disputed Nord Stream link join?")
+    assert number_of(llm_server.requests[-1].json, sentence)  # the model was asked, and cited it
+    assert not got.grounded and got.text == REFUSAL and got.claims_removed == 1
 
 
 def test_only_supported_claims_survive_and_are_counted(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from assistant.grounding import ClaimJudge, density, names, numbers
+from assistant.grounding import ClaimJudge, density, names, negated, numbers
 from assistant.llm.answerer import claim_spans
 from assistant.llm.claims import (
     Claim,
@@ -220,6 +220,57 @@ def test_words_pooled_from_unrelated_sentences_do_not_anchor_a_claim() -> None:
     stated = ["Filming moved to Buckingham Palace, which was used for the final scenes."]
     claim = "Buckingham Palace was used for filming."
     assert ClaimJudge().check(claim, stated, 0.9, question).supported
+
+
+def test_a_claim_dropping_its_sentences_not_is_removed() -> None:
+    """As the 1.5B answered "Which two countries would the disputed Nord Stream link join?",
+    and SQuAD 2.0's "Who will return to direct the next 007 film?": every word matches, only
+    the sentence's "not" is missing."""
+    cited = ["Ukraine and Georgia are not about to join NATO, which has struck a defense pact."]
+    got = ClaimJudge().check("Ukraine and Georgia would join NATO.", cited, 0.9)
+    assert not got.supported and "negates" in got.reason
+    kept = ClaimJudge().check("Ukraine and Georgia are not about to join NATO.", cited, 0.9)
+    assert kept.supported
+    # the word tests alone let it through: this test is what removes it
+    without = ClaimJudge(negation=False).check("Ukraine and Georgia would join NATO.", cited, 0.9)
+    assert without.supported
+    mendes = ["Sam Mendes has stated he will not return to direct the next 007 film."]
+    question = "Who will return to direct the next 007 film?"
+    claim = "Sam Mendes will return to direct the next 007 film."
+    assert "negates" in ClaimJudge().check(claim, mendes, 0.9, question).reason
+
+
+@pytest.mark.parametrize(
+    ("claim", "sentence"),
+    [
+        # the "not" is the speaker's: the reported clause after "that" is stated
+        (
+            "Russia is trying to re-establish a system of spheres of influence.",
+            "We cannot accept that Russia is trying to re-establish a system of spheres of "
+            "influence.",
+        ),
+        # a negation in another clause, away from the claim's words
+        (
+            "NATO has 30 allies, according to Stoltenberg.",
+            "«NATO’s relationship with Ukraine will be decided by 30 NATO allies and Ukraine – no "
+            "one else,» Stoltenberg said.",
+        ),
+        # a claim that negates is not judged this way: its "not" may stand in the sentence
+        # before, which the pronoun of this one points back to
+        (
+            "Scholz did not promise to halt Nord Stream 2.",
+            "The German leader is under pressure to halt the Nord Stream 2 pipeline. He did not "
+            "promise to do so.",
+        ),
+        # "No," answers the question; what follows is the statement, and it keeps the "not"
+        (
+            "No, Ukraine and Georgia are not about to join.",
+            "Ukraine and Georgia are not about to join.",
+        ),
+    ],
+)
+def test_negations_that_do_not_contradict(claim: str, sentence: str) -> None:
+    assert not negated(claim, sentence)
 
 
 def test_numbers_ignore_thousands_separators() -> None:
