@@ -145,8 +145,15 @@ def export_markdown(
         answer = ex.answer
         if answer.fallback_reason:
             out += [f"_Note: {escape_markdown(answer.fallback_reason)}_", ""]
+        note = answer.left_out()
+        left_out = [f"_{escape_markdown(note)}_", ""] if note else []
+        left_out += [
+            f"- _{escape_markdown(c.text)}_ ({escape_markdown(c.reason)})"
+            for c in answer.removed_claims
+        ]
+        left_out += [""] if answer.removed_claims else []
         if not answer.grounded:
-            out += ["The article does not say.", ""]
+            out += ["The article does not say.", "", *left_out]
             continue
         out += [escape_markdown(answer.text), ""]
         for c in answer.citations:
@@ -154,6 +161,7 @@ def export_markdown(
             place = f", paragraph {paragraph_number(doc.text, c.start)}" if doc else ""
             title = escape_markdown(c.title or (doc.title if doc else article.title))
             out += [f"> **[{c.n}]** {escape_markdown(c.quote)}", ">", f"> — {title}{place}", ""]
+        out += left_out
     return "\n".join(out).rstrip() + "\n"
 
 

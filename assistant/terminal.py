@@ -38,9 +38,11 @@ def shown(text: str) -> str:
 def answer_lines(answer: Answer) -> list[str]:
     """Rich markup: the answer (a decline in yellow; the short answer bold inside its quoted
     sentence when the reader marked one), then per citation its sentence (LLM answers cite by
-    sentence, so the quote is not in the text) and a dim line naming where it stands."""
+    sentence, so the quote is not in the text) and a dim line naming where it stands; last,
+    dim, what the checks left out of a model's answer, each removed claim with its reason."""
     note = answer.left_out()
     tail = [f"[dim]{shown(note)}[/]"] if note else []
+    tail += [f"[dim]  – “{shown(c.text)}”: {shown(c.reason)}[/]" for c in answer.removed_claims]
     if not answer.grounded:
         return [f"[yellow]{shown(answer.text)}[/]", *tail]
     short = answer.short_answer

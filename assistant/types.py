@@ -19,6 +19,7 @@ __all__ = [
     "Document",
     "Mode",
     "Passage",
+    "RemovedClaim",
     "Role",
     "ShortAnswer",
     "Turn",
@@ -68,6 +69,14 @@ class ShortAnswer(BaseModel):
     score: float = 0.0  # the reader's span probability
 
 
+class RemovedClaim(BaseModel):
+    """A claim a model wrote that was not shown, and why, in a few words ("says what its
+    sentence negates"): so a reader of the answer knows what the model said beyond it."""
+
+    text: str
+    reason: str
+
+
 class Answer(BaseModel):
     text: str
     citations: list[Citation] = Field(default_factory=list)
@@ -81,6 +90,7 @@ class Answer(BaseModel):
     dropped_quotes: int = 0  # LLM quotes that could not be verified and were removed
     claims_shown: int = 0  # statements the answer makes (an extractive answer makes one)
     claims_removed: int = 0  # LLM claims not stated by the sentences they cite, not shown
+    removed_claims: list[RemovedClaim] = Field(default_factory=list)  # those claims, and why
     fallback_reason: str | None = None  # set when an LLM answer fell back to extractive
 
     def left_out(self) -> str | None:

@@ -5,8 +5,9 @@ judge merge read rows back through the same model, so a field is named once and 
 older run (without ``passed``, without judge fields) loads the same way everywhere.
 
 The file format does not change with this model: the field names are the ones runs have always
-written. Optional fields (``error``, the ``judge_*`` verdicts) are written only once something
-set them, so a run without ``--judge`` writes no judge fields, as before.
+written. Optional fields (``error``, the ``judge_*`` verdicts, the LLM's ``removed_claims``) are
+written only once something set them, so a run without ``--judge`` writes no judge fields, as
+before.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.types import RemovedClaim
 from evals.metrics import ItemScore
 
 __all__ = [
@@ -36,7 +38,9 @@ __all__ = [
 RESULTS = "results.jsonl"
 
 # Written only when set: a row that was never judged (or never failed) carries none of them.
-_OPTIONAL = frozenset({"error", "judge_faithfulness", "judge_claims", "judge_error"})
+_OPTIONAL = frozenset(
+    {"error", "judge_faithfulness", "judge_claims", "judge_error", "removed_claims"}
+)
 
 
 class CitedQuote(BaseModel):
@@ -68,6 +72,7 @@ class ResultRow(ItemScore):
     mode: str | None = None
     fallback_reason: str | None = None
     cited: list[CitedQuote] = Field(default_factory=list)
+    removed_claims: list[RemovedClaim] = Field(default_factory=list)  # LLM claims not shown
     error: str | None = None  # the item could not be run
     judge_faithfulness: float | None = None
     judge_claims: list[JudgedClaim] | None = None

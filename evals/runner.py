@@ -206,6 +206,7 @@ def ask_and_score(
             CitedQuote(n=c.n, doc_id=c.doc_id, start=c.start, end=c.end, quote=c.quote)
             for c in answer.citations
         ],
+        **({"removed_claims": answer.removed_claims} if answer.removed_claims else {}),
     )
 
 

@@ -68,6 +68,15 @@ def answer_markdown(answer: Answer) -> str:
     return re.sub(r"\\\[(\d+)\\\]", marker, body)
 
 
+def removed_claims_markdown(answer: Answer) -> str:
+    """One bullet per claim the checks left out: the model's words, escaped (they are
+    untrusted), then the judge's reason in italics."""
+    return "\n".join(
+        f"- {escape_markdown(c.text) or '(no words)'} — _{escape_markdown(c.reason)}_"
+        for c in answer.removed_claims
+    )
+
+
 def short_answer_markdown(answer: Answer) -> str | None:
     """The short answer as the headline of an extractive answer ("**30 NATO allies** [1]"),
     so the sentence is shown once, in its citation card; None when there is none."""

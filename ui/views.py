@@ -21,6 +21,7 @@ from ui.formatting import (
     escape_markdown,
     highlight_html,
     passage_caption,
+    removed_claims_markdown,
     short_answer_markdown,
     short_span_in,
     where_label,
@@ -64,6 +65,9 @@ def render_answer(
     note = answer.left_out()
     if note:
         st.caption(note)
+    if answer.removed_claims:
+        with st.expander(f"What the model said that was left out ({len(answer.removed_claims)})"):
+            st.markdown(removed_claims_markdown(answer))
 
 
 def render_declined(answer: Answer, documents: Mapping[str, Document]) -> None:

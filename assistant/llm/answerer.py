@@ -49,7 +49,7 @@ from assistant.llm.client import LLMClient
 from assistant.llm.prompt import REFUSAL, answer_messages
 from assistant.reader.ranking import likely_set
 from assistant.settings import Settings
-from assistant.types import Answer, Citation, Document, Passage
+from assistant.types import Answer, Citation, Document, Passage, RemovedClaim
 from assistant.verify import find_quotes, verify_answer
 from index.sentences import sentence_spans
 
@@ -184,7 +184,7 @@ class _Ask:
 
     def unanswered(self) -> Answer:
         """The decline when the reader finds no answering sentence: the model is not asked."""
-        answer = self._decline(removed=0)
+        answer = self._decline([])
         answer.timings = {"reader": self.reader_ms, "llm": 0.0, "verify": 0.0}
         return answer
 
@@ -201,16 +201,22 @@ class _Ask:
 
     # -- sentence-number replies ------------------------------------------------------------
     def _from_claims(self, reply: Reply) -> Answer:
-        written = len(reply.claims)
         if not reply.answerable or not reply.claims:
-            return self._decline(removed=written)
+            said = "the model itself said the sentences do not answer"
+            return self._decline(
+                [RemovedClaim(text=_clean_claim(c.text), reason=said) for c in reply.claims]
+            )
         numbers: dict[int, int] = {}  # sentence number -> citation number
         citations: list[Citation] = []
         parts: list[str] = []
+        removed: list[RemovedClaim] = []
         for claim in reply.claims:
             text = _clean_claim(claim.text)
-            ids = self._supporting(text, claim.sentences) if text else None
+            ids, reason = (
+                self._supporting(text, claim.sentences) if text else (None, "says nothing")
+            )
             if ids is None:
+                removed.append(RemovedClaim(text=text, reason=reason))
                 continue
             marks = []
             for i in ids:
@@ -219,15 +225,11 @@ class _Ask:
                     citations.append(self._citation(numbers[i], self.sentences[i - 1]))
                 marks.append(f"[{numbers[i]}]")
             parts.append(f"{text} {''.join(marks)}")
-        if not parts:
-            return self._decline(removed=written)
-        return self._answer(
-            " ".join(parts), citations, shown=len(parts), removed=written - len(parts)
-        )
+        return self._answer(" ".join(parts), citations, shown=len(parts), removed=removed)
 
-    def _supporting(self, claim: str, cited: Sequence[int]) -> list[int] | None:
+    def _supporting(self, claim: str, cited: Sequence[int]) -> tuple[list[int] | None, str]:
         """The sentence numbers that state ``claim``: the ones the model cited, or a better one
-        it was shown; None when none does.
+        it was shown; None when none does, with the judge's reason against what it cited.
 
         A small model writes the right claim beside the wrong number about as often as it
         writes a wrong claim (the 1.5B did so on 5 of the 14 answerable article-test questions
@@ -262,8 +264,10 @@ class _Ask:
         ]
         best = min(alone, default=None)
         if shown:
-            return [best[2]] if best is not None and best[0] < as_cited.uncovered else ids
-        return [best[2]] if best is not None else None
+            return ([best[2]] if best is not None and best[0] < as_cited.uncovered else ids), ""
+        if best is not None:
+            return [best[2]], ""
+        return None, as_cited.reason if as_cited is not None else "cites no sentence it was shown"
 
     def _repointable(self, sentence: Candidate) -> bool:
         """Whether the product may cite ``sentence`` for a claim the model miscited: the reader
@@ -290,11 +294,17 @@ class _Ask:
     def _from_quotes(self, raw: str) -> Answer:
         texts = {doc_id: doc.text for doc_id, doc in self.documents.items()}
         first = verify_answer(raw, self.passages, texts, self.titles, refusal=REFUSAL)
-        if first.refused or not first.citations:
-            return self._decline(removed=len(claim_spans(first.text)), dropped=first.dropped)
+        if first.refused:  # the model's own "the article does not say": nothing left out
+            return self._decline([], dropped=first.dropped)
+        if not first.citations:
+            why = "quotes nothing the article holds"
+            return self._decline(
+                [RemovedClaim(text=_clean_claim(c), reason=why) for c in claim_spans(first.text)],
+                dropped=first.dropped,
+            )
         kept: list[str] = []
-        claims = claim_spans(first.text)
-        for claim in claims:
+        removed: list[RemovedClaim] = []
+        for claim in claim_spans(first.text):
             cited = [
                 s
                 for n in _markers(claim)
@@ -306,11 +316,14 @@ class _Ask:
                 )
             ]
             text = _MARKER.sub("", claim).strip()
-            if text and self.grounder.check(text, cited, self.question).supported:
+            check = self.grounder.check(text, cited, self.question) if text else None
+            if check is not None and check.supported:
                 kept.append(claim)
-        removed = len(claims) - len(kept)
+            else:
+                reason = check.reason if check is not None else "says nothing"
+                removed.append(RemovedClaim(text=_clean_claim(claim), reason=reason))
         if not kept:
-            return self._decline(removed=removed, dropped=first.dropped)
+            return self._decline(removed, dropped=first.dropped)
         # the kept claims' quotes are the source's own words: verifying again renumbers them
         final = verify_answer(" ".join(kept), self.passages, texts, self.titles)
         return self._answer(
@@ -319,7 +332,13 @@ class _Ask:
 
     # -- results ----------------------------------------------------------------------------
     def _answer(
-        self, text: str, citations: list[Citation], *, shown: int, removed: int, dropped: int = 0
+        self,
+        text: str,
+        citations: list[Citation],
+        *,
+        shown: int,
+        removed: list[RemovedClaim],
+        dropped: int = 0,
     ) -> Answer:
         """The answer with its claims (``shown`` of them); none shown is a decline."""
         return Answer(
@@ -331,11 +350,12 @@ class _Ask:
             query=self.question,
             confidence=self.evidence.confidence,
             claims_shown=shown,
-            claims_removed=removed,
+            claims_removed=len(removed),
+            removed_claims=removed,
             dropped_quotes=dropped,
         )
 
-    def _decline(self, *, removed: int, dropped: int = 0) -> Answer:
+    def _decline(self, removed: list[RemovedClaim], *, dropped: int = 0) -> Answer:
         return self._answer(REFUSAL, [], shown=0, removed=removed, dropped=dropped)
 
 

@@ -214,6 +214,9 @@ def test_a_claim_dropping_its_sentences_not_is_removed(
     got = assistant.ask("Which two countries would the disputed Nord Stream link join?")
     assert number_of(llm_server.requests[-1].json, sentence)  # the model was asked, and cited it
     assert not got.grounded and got.text == REFUSAL and got.claims_removed == 1
+    [removed] = got.removed_claims
+    assert removed.text == "Ukraine and Georgia would join NATO."
+    assert removed.reason == "says what its sentence negates"
 
 
 def test_only_supported_claims_survive_and_are_counted(
@@ -230,6 +233,12 @@ def test_only_supported_claims_survive_and_are_counted(
     got = assistant.ask(NATO_Q)
     assert got.grounded and got.claims_removed == 3
     assert got.text == "NATO allies and Ukraine decide the relationship. [1]"
+    # each removed claim is kept with the judge's reason, for the page and the CLI to show
+    assert [(c.text.split()[0], c.reason) for c in got.removed_claims] == [
+        ("NATO", "has numbers its sentences lack"),
+        ("The", "says what its sentences do not"),
+        ("Nobody", "cites no sentence it was shown"),
+    ]
     for made_up in ("250,000", "Pope", "Geneva", "Nobody"):
         assert made_up not in got.text
     shown_quotes_are_verbatim(got, assistant)
@@ -241,6 +250,7 @@ def test_the_model_saying_unanswerable_declines(
     llm_server.enqueue(answer(json.dumps({"answerable": False, "claims": []})))
     got = assistant.ask("What is the population of Ukraine?")
     assert not got.grounded and got.text == REFUSAL and got.claims_removed == 0
+    assert got.removed_claims == []
 
 
 def test_when_the_reader_finds_no_answer_the_model_is_not_asked(

@@ -28,7 +28,7 @@ from assistant.conversation import (
     unescape_markdown,
 )
 from assistant.settings import load_settings
-from assistant.types import Answer, Citation, ShortAnswer, Turn
+from assistant.types import Answer, Citation, RemovedClaim, ShortAnswer, Turn
 from index.sources import load_default
 from ui.formatting import (
     Span,
@@ -269,6 +269,17 @@ def test_exports_hold_questions_quotes_and_places() -> None:
     assert NATO_QUOTE in md and "The article does not say." in md
     data = json.loads(export_json(ex, ref))
     assert data["article"]["id"] == ARTICLE.id
+    # what a model's answer left out is exported with it, escaped
+    left = _answer(grounded=False).model_copy(
+        update={
+            "mode": "llm",
+            "claims_removed": 1,
+            "removed_claims": [RemovedClaim(text="Putin *rules* Ukraine.", reason="made up")],
+        }
+    )
+    md = export_markdown([Exchange(question="Who rules?", answer=left)], ref)
+    assert "Left out of the model's answer: 1 claim(s)" in unescape_markdown(md)
+    assert "- _Putin \\*rules\\* Ukraine\\._ (made up)" in md
     assert [t["question"] for t in data["turns"]] == ["Who [decides]?", "Population?"]
     assert data["turns"][0]["answer"]["citations"][0]["quote"].startswith("«NATO’s")
 
@@ -590,6 +601,42 @@ def test_llm_answer_streams_and_is_verified(monkeypatch: pytest.MonkeyPatch) -> 
         assert quote in ARTICLE.text
     assert any("LLM answer" in c.value for c in answer.caption)
     assert not at.warning and not at.error
+
+
+def test_what_the_checks_left_out_of_a_model_answer_is_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A JSON reply with one stated claim and one made up: the stated one is the answer, the
+    made-up one is listed under it with the judge's reason, its markup shown as written."""
+    from tests.llm_server import LLMServer
+
+    def reply(body: dict) -> str:
+        user = body["messages"][-1]["content"]
+        numbers = dict((text, int(n)) for n, text in re.findall(r"^\[(\d+)\] (.*)$", user, re.M))
+        nato = next(n for text, n in numbers.items() if "decided by 30 NATO allies" in text)
+        claims = [
+            {"text": "The 30 NATO allies and Ukraine will decide it.", "sentences": [nato]},
+            {"text": "The Pope will *mediate* in Geneva.", "sentences": [nato]},
+        ]
+        return json.dumps({"answerable": True, "claims": claims})
+
+    with LLMServer() as server:
+        server.set_handler(reply)
+        monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("ASSISTANT_LLM_MODEL", "scripted")
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        ask(at, WHO_DECIDES)
+    assert not at.exception
+    stored = at.session_state["messages"][-1]["answer"]
+    assert stored.grounded and stored.claims_removed == 1
+    answer = last_answer(at)
+    assert "The 30 NATO allies and Ukraine will decide it" in texts(answer)[0]
+    [left] = [e for e in answer.expander if e.label.startswith("What the model said")]
+    assert left.label == "What the model said that was left out (1)"
+    listed = left.markdown[0].value
+    assert "- The Pope will \\*mediate\\* in Geneva\\. — _says what" in listed
+    assert "says what its sentences do not" in listed
+    assert any("Left out of the model's answer: 1 claim(s)" in c.value for c in answer.caption)
 
 
 def test_invalid_settings_get_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:

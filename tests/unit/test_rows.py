@@ -28,6 +28,16 @@ def test_judge_fields_are_written_only_once_set() -> None:
     assert {"judge_faithfulness", "judge_claims", "judge_error"} <= set(judged.to_json())
 
 
+def test_removed_claims_are_written_only_when_there_are_some(tmp_path: Path) -> None:
+    assert "removed_claims" not in ResultRow.model_validate(make_row("q1")).to_json()
+    claim = {"text": "Ukraine and Georgia would join NATO.", "reason": "says what its …"}
+    row = ResultRow.model_validate(make_row("q2", removed_claims=[claim]))
+    path = tmp_path / "results.jsonl"
+    write_results(path, [row])
+    assert json.loads(path.read_text(encoding="utf-8"))["removed_claims"] == [claim]
+    assert read_results(path).rows[0].removed_claims[0].text == claim["text"]
+
+
 def test_an_old_row_without_passed_or_runner_fields_loads(tmp_path: Path) -> None:
     old = {"id": "q1", "answerable": False, "declined": True, "tags": ["u"], "extra": 1}
     path = tmp_path / "results.jsonl"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from assistant.terminal import answer_lines, plain, shown
-from assistant.types import Answer, Citation
+from assistant.types import Answer, Citation, RemovedClaim
 
 
 def test_plain_strips_escape_sequences_and_controls_but_keeps_text() -> None:
@@ -44,3 +44,26 @@ def test_answer_lines_carry_no_escapes_from_the_article() -> None:
         for line in answer_lines(answer):
             bare.print(line)
     assert "NATO is in Brussels." in cap.get() and "[bold]T[/bold]" in cap.get()
+
+
+def test_removed_claims_are_listed_with_their_reasons_and_no_escapes() -> None:
+    """A model's claim is untrusted text: it is listed under the answer, dim, as written."""
+    claim = RemovedClaim(
+        text="Putin\x1b[2J is the [bold]president[/] of Ukraine.",
+        reason="joins words its sentence keeps apart",
+    )
+    answer = Answer(
+        text="The article does not say.",
+        grounded=False,
+        mode="llm",
+        claims_removed=1,
+        removed_claims=[claim],
+    )
+    console = Console(force_terminal=False, width=200)
+    with console.capture() as cap:
+        for line in answer_lines(answer):
+            console.print(line)
+    printed = cap.get()
+    assert "Left out of the model's answer: 1 claim(s)" in printed
+    assert "“Putin is the [bold]president[/] of Ukraine.”: joins words its sentence" in printed
+    assert "\x1b" not in printed
