@@ -70,8 +70,8 @@ class ShortAnswer(BaseModel):
 
 
 class RemovedClaim(BaseModel):
-    """A claim a model wrote that was not shown, and why, in a few words ("says what its
-    sentence negates"): so a reader of the answer knows what the model said beyond it."""
+    """A claim a model wrote that was not shown, and why, in a few words ("says the opposite
+    of its sentence"): so a reader of the answer knows what the model said beyond it."""
 
     text: str
     reason: str

@@ -216,7 +216,7 @@ def test_a_claim_dropping_its_sentences_not_is_removed(
     assert not got.grounded and got.text == REFUSAL and got.claims_removed == 1
     [removed] = got.removed_claims
     assert removed.text == "Ukraine and Georgia would join NATO."
-    assert removed.reason == "says what its sentence negates"
+    assert removed.reason == "says the opposite of its sentence"
 
 
 def test_only_supported_claims_survive_and_are_counted(

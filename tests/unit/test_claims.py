@@ -228,7 +228,7 @@ def test_a_claim_dropping_its_sentences_not_is_removed() -> None:
     the sentence's "not" is missing."""
     cited = ["Ukraine and Georgia are not about to join NATO, which has struck a defense pact."]
     got = ClaimJudge().check("Ukraine and Georgia would join NATO.", cited, 0.9)
-    assert not got.supported and "negates" in got.reason
+    assert not got.supported and "opposite" in got.reason
     kept = ClaimJudge().check("Ukraine and Georgia are not about to join NATO.", cited, 0.9)
     assert kept.supported
     # the word tests alone let it through: this test is what removes it
@@ -237,7 +237,29 @@ def test_a_claim_dropping_its_sentences_not_is_removed() -> None:
     mendes = ["Sam Mendes has stated he will not return to direct the next 007 film."]
     question = "Who will return to direct the next 007 film?"
     claim = "Sam Mendes will return to direct the next 007 film."
-    assert "negates" in ClaimJudge().check(claim, mendes, 0.9, question).reason
+    assert "opposite" in ClaimJudge().check(claim, mendes, 0.9, question).reason
+
+
+def test_a_claim_adding_a_not_its_sentence_lacks_is_removed() -> None:
+    """As the 1.5B answered SQuAD 2.0's "Diamonds Aren't Forever was released in what year?":
+    the question's edit carried into the claim, and the sentence holds no negation at all."""
+    cited = ["It followed Diamonds Are Forever (1971), the last film with the organisation."]
+    question = "Diamonds Aren't Forever was released in what year?"
+    got = ClaimJudge().check("Diamonds Aren't Forever was released in 1971.", cited, 0.9, question)
+    assert not got.supported and "opposite" in got.reason
+    assert ClaimJudge().check("Diamonds Are Forever was released in 1971.", cited, 0.9).supported
+
+
+def test_one_cited_sentence_agreeing_on_the_not_is_enough() -> None:
+    """As the 1.5B answered "Are Ukraine and Georgia about to join NATO?", citing the sentence
+    that says they are not and the 2008 decision that says they will become members."""
+    cited = [
+        "Ukraine and Georgia are not about to join NATO, which has struck a defense pact.",
+        "The 2008 summit decided that 'Ukraine and Georgia will become members of NATO'.",
+    ]
+    claim = "Ukraine and Georgia are not about to join NATO."
+    assert negated(claim, cited[1]) and not negated(claim, cited[0])
+    assert ClaimJudge().check(claim, cited, 0.9).supported
 
 
 @pytest.mark.parametrize(
