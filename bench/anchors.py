@@ -8,8 +8,9 @@ left out: those claims had passed it). A claim is labelled by its question: *una
 *right* where the answer's citations hit the gold evidence, *wrong* otherwise. The cited
 sentences are read without the text before them, so a claim leaning on "he said" context may
 count as removed here and not in the product.
-Results: ``bench/results/anchors.json``. With ``--negation``, the shipped bars with and without
-the negation test (``assistant.grounding.negated``): ``bench/results/negation.json``.
+Results: ``bench/results/anchors.json``. With ``--newer``, the shipped bars alone, then with
+each test added since (the negation test, ``assistant.grounding.negated``; the short-claim
+anchor): ``bench/results/judge-tests.json``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ _CLAIM = re.compile(r"(.+?)((?:\[\d+\])+)")
 
 
 def replay(
-    paths: list[Path], anchor: int, compact: float = 0.0, *, negation: bool = False
+    paths: list[Path],
+    anchor: int,
+    compact: float = 0.0,
+    *,
+    negation: bool = False,
+    short_claims: bool = False,
 ) -> dict[str, dict[str, int]]:
-    judge = ClaimJudge(anchor_min=anchor, compact_min=compact, negation=negation)
+    judge = ClaimJudge(
+        anchor_min=anchor, compact_min=compact, negation=negation, short_claims=short_claims
+    )
     counts: Counter[tuple[str, str]] = Counter()
     for path in paths:
         for row in read_results(path).rows:
@@ -52,17 +60,21 @@ def replay(
 
 def main() -> None:
     args = sys.argv[1:]
-    negation = args[:1] == ["--negation"]
-    paths = [Path(p) for p in args[negation:]]
+    newer = args[:1] == ["--newer"]
+    paths = [Path(p) for p in args[newer:]]
     if not paths:
-        sys.exit("usage: python -m bench.anchors [--negation] RESULTS.jsonl [...]")
-    if negation:
-        # the shipped bars, with and without the negation test (``grounding.negated``)
+        sys.exit("usage: python -m bench.anchors [--newer] RESULTS.jsonl [...]")
+    if newer:
+        # the shipped bars, then each test added since, one at a time
         out = {"files": [str(p) for p in paths]} | {
-            f"negation={on}": replay(paths, ANCHOR_MIN, COMPACT_MIN, negation=on)
-            for on in (False, True)
+            name: replay(paths, ANCHOR_MIN, COMPACT_MIN, negation=neg, short_claims=short)
+            for name, neg, short in (
+                ("anchor and compact bars", False, False),
+                ("+ negation", True, False),
+                ("+ negation + short claims", True, True),
+            )
         }
-        _write("negation.json", out)
+        _write("judge-tests.json", out)
         return
     out = (
         {"files": [str(p) for p in paths]}

@@ -165,9 +165,12 @@ def test_a_claim_tied_to_its_sentence_by_one_word_is_removed() -> None:
     assert (
         ClaimJudge().check("The press conference was in Brussels.", stated, 0.9, question).supported
     )
-    # a short claim restating the question needs all but one of its words
-    assert ClaimJudge().check("It was held in Brussels.", cited, 0.9, question).supported
-    assert ClaimJudge().check("Brussels.", cited, 0.9, question).supported
+    # the same made-up claim in fewer words: the sentence ties "Brussels" to no word of the
+    # question; the sentence that states it does
+    for short in ("It was held in Brussels.", "Brussels."):
+        got = ClaimJudge().check(short, cited, 0.9, question)
+        assert not got.supported and "tie to the question" in got.reason
+        assert ClaimJudge().check(short, stated, 0.9, question).supported
 
 
 PUTIN = (
@@ -293,6 +296,21 @@ def test_one_cited_sentence_agreeing_on_the_not_is_enough() -> None:
 )
 def test_negations_that_do_not_contradict(claim: str, sentence: str) -> None:
     assert not negated(claim, sentence)
+
+
+def test_an_answer_word_its_sentence_does_not_tie_to_the_question_is_removed() -> None:
+    """As the 1.5B answered SQuAD 2.0's "What palace in France was used for filming?" with the
+    bare "Buckingham Palace": its one sentence holds the answer words, none of the question's.
+    A claim of a word or two says them of the question's subject, so one sentence must hold
+    three of the claim's and the question's words together."""
+    question = "What palace in France was used for filming?"
+    cited = ["She and the Duke of Edinburgh moved into Buckingham Palace."]
+    got = ClaimJudge().check("Buckingham Palace", cited, 0.9, question)
+    assert not got.supported and "tie to the question" in got.reason
+    assert ClaimJudge(short_claims=False).check("Buckingham Palace", cited, 0.9, question).supported
+    summit = ["It repudiated the decision of the NATO Summit in Bucharest in 2008."]
+    kept = ClaimJudge().check("Bucharest", summit, 0.9, "Where was the 2008 NATO Summit held?")
+    assert kept.supported
 
 
 def test_numbers_ignore_thousands_separators() -> None:
