@@ -67,10 +67,10 @@ so far (175: ``bench/results/llm/`` and the runs of the change that brought them
 8 more claims on unanswerable questions (10 of 28 in all), 4 more wrong answers, and 1 right
 claim of 119 ("… held in Bucharest, Romania": the article never says Romania). The negation
 test, replayed the same way over every LLM-mode run in ``bench/results/llm/`` (both sets' dev
-and test parts, 12 runs; ``python -m bench.anchors --newer …`` →
+and test parts, 14 runs; ``python -m bench.anchors --newer …`` →
 ``bench/results/judge-tests.json``; a claim shown in several runs counts in each), removes 3
-more wrong answers (of 51 shown) and 3 more claims on unanswerable questions (of 35), and no
-right claim (of 255); on the four dev runs alone, 1 wrong (of 15), 2 unanswerable (of 20) and
+more wrong answers (of 59 shown) and 3 more claims on unanswerable questions (of 37), and no
+right claim (of 297); on the four dev runs alone, 1 wrong (of 15), 2 unanswerable (of 20) and
 no right (of 109). The question tie then removes the bare "Buckingham Palace" (shown twice,
 SQuAD test) and no right claim; on the dev runs it changes nothing.
 """
