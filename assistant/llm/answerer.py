@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from assistant.answerers import AnswerStream
-from assistant.extractive import Candidate
+from assistant.extractive import Candidate, passage_documents
 from assistant.grounding import ClaimCheck, Evidence, Grounder
 from assistant.llm.claims import (
     MAX_SENTENCES,
@@ -157,10 +157,10 @@ class _Ask:
     ) -> None:
         self.question = question
         self.passages = list(passages)
-        self.documents = documents
-        self.titles = {doc_id: doc.title for doc_id, doc in documents.items()}
+        self.documents = passage_documents(passages, documents)
+        self.titles = {doc_id: doc.title for doc_id, doc in self.documents.items()}
         started = time.perf_counter()
-        self.evidence: Evidence = owner.grounder.evidence(question, passages, documents)
+        self.evidence: Evidence = owner.grounder.evidence(question, passages, self.documents)
         self.reader_ms = _ms(time.perf_counter() - started)
         self.grounder = owner.grounder
         self.params = owner.params()
