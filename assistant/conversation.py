@@ -147,10 +147,9 @@ def export_markdown(
             out += [f"_Note: {escape_markdown(answer.fallback_reason)}_", ""]
         note = answer.left_out()
         left_out = [f"_{escape_markdown(note)}_", ""] if note else []
-        left_out += [
-            f"- _{escape_markdown(c.text)}_ ({escape_markdown(c.reason)})"
-            for c in answer.removed_claims
-        ]
+        for c in answer.removed_claims:
+            left_out.append(f"- _{escape_markdown(c.text)}_ ({escape_markdown(c.reason)})")
+            left_out += [f"    - cited: “{escape_markdown(s)}”" for s in c.sentences]
         left_out += [""] if answer.removed_claims else []
         if not answer.grounded:
             out += ["The article does not say.", "", *left_out]

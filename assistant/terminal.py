@@ -35,6 +35,14 @@ def shown(text: str) -> str:
     return escape(plain(text))
 
 
+CITED_CHARS = 160  # a removed claim's cited sentence, cut: the dim lines are a note, not a quote
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= CITED_CHARS else text[:CITED_CHARS].rsplit(" ", 1)[0] + " …"
+
+
 def answer_lines(answer: Answer) -> list[str]:
     """Rich markup: the answer (a decline in yellow; the short answer bold inside its quoted
     sentence when the reader marked one), then per citation its sentence (LLM answers cite by
@@ -42,7 +50,9 @@ def answer_lines(answer: Answer) -> list[str]:
     dim, what the checks left out of a model's answer, each removed claim with its reason."""
     note = answer.left_out()
     tail = [f"[dim]{shown(note)}[/]"] if note else []
-    tail += [f"[dim]  – “{shown(c.text)}”: {shown(c.reason)}[/]" for c in answer.removed_claims]
+    for c in answer.removed_claims:
+        tail.append(f"[dim]  – “{shown(c.text)}”: {shown(c.reason)}[/]")
+        tail += [f"[dim]      cited: “{shown(_clip(s))}”[/]" for s in c.sentences]
     if not answer.grounded:
         return [f"[yellow]{shown(answer.text)}[/]", *tail]
     short = answer.short_answer

@@ -75,6 +75,9 @@ class RemovedClaim(BaseModel):
 
     text: str
     reason: str
+    # the sentences it cited (those the model was shown), verbatim: what the judge read, so
+    # a reader can see why, and a replay (``bench.anchors``) can judge the claim again
+    sentences: list[str] = Field(default_factory=list)
 
 
 class Answer(BaseModel):

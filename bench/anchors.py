@@ -8,6 +8,10 @@ left out: those claims had passed it). A claim is labelled by its question: *una
 *right* where the answer's citations hit the gold evidence, *wrong* otherwise. The cited
 sentences are read without the text before them, so a claim leaning on "he said" context may
 count as removed here and not in the product.
+Claims the product had removed are judged again too, against the sentences they cited (kept
+in ``removed_claims`` since stop 20; older runs have none), labelled *right sentence* when a
+cited sentence holds the item's gold evidence: a test that removes those costs answers. With
+``--newer`` they are also counted by the judge's recorded reason.
 Results: ``bench/results/anchors.json``. With ``--newer``, the shipped bars alone, then with
 each test added since (the negation test, ``assistant.grounding.negated``; the short-claim
 anchor): ``bench/results/judge-tests.json``.
@@ -22,9 +26,11 @@ from collections import Counter
 from pathlib import Path
 
 from assistant.grounding import ANCHOR_MIN, COMPACT_MIN, ClaimJudge
+from evals.dataset import load_dataset
 from evals.rows import read_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
+DATA = Path(__file__).resolve().parent.parent / "evals" / "data"
 _CLAIM = re.compile(r"(.+?)((?:\[\d+\])+)")
 
 
@@ -40,14 +46,21 @@ def replay(
         anchor_min=anchor, compact_min=compact, negation=negation, short_claims=short_claims
     )
     counts: Counter[tuple[str, str]] = Counter()
+    gone: Counter[tuple[str, str]] = Counter()  # claims the product had removed
+    gold = _gold_evidence()
     for path in paths:
         for row in read_results(path).rows:
-            if not row.claims_shown:
-                continue
-            quotes = {c.n: c.quote for c in row.cited}
             label = (
                 "unanswerable" if not row.answerable else ("right" if row.evidence_hit else "wrong")
             )
+            for claim in row.removed_claims:
+                if not claim.sentences:  # runs before removed claims kept their sentences
+                    continue
+                kept = judge.check(claim.text, claim.sentences, 1.0, row.question).supported
+                gone[(_label(row.answerable, claim.sentences, gold.get(row.id, [])), kept)] += 1
+            if not row.claims_shown:
+                continue
+            quotes = {c.n: c.quote for c in row.cited}
             for m in _CLAIM.finditer(row.answer):
                 cited = [quotes[int(n)] for n in re.findall(r"\d+", m.group(2)) if int(n) in quotes]
                 kept = judge.check(m.group(1).strip(), cited, 1.0, row.question).supported
@@ -55,6 +68,46 @@ def replay(
     out: dict[str, dict[str, int]] = {}
     for (label, verdict), n in sorted(counts.items()):
         out.setdefault(label, {})[verdict] = n
+    for (label, kept), n in sorted(gone.items()):
+        out.setdefault(f"removed before, {label}", {})["kept" if kept else "removed"] = n
+    return out
+
+
+def removed_by_reason(paths: list[Path]) -> dict[str, dict[str, int]]:
+    """The claims the product removed, by the judge's reason and by what they were: where a
+    test removes claims citing the gold sentence ("right"), it costs answers."""
+    gold = _gold_evidence()
+    counts: Counter[tuple[str, str]] = Counter()
+    for path in paths:
+        for row in read_results(path).rows:
+            for claim in row.removed_claims:
+                if claim.sentences:
+                    label = _label(row.answerable, claim.sentences, gold.get(row.id, []))
+                    counts[(claim.reason, label)] += 1
+    out: dict[str, dict[str, int]] = {}
+    for (reason, label), n in sorted(counts.items()):
+        out.setdefault(reason, {})[label] = n
+    return out
+
+
+def _label(answerable: bool, sentences: list[str], evidence: list[str]) -> str:
+    """A removed claim is *right* when a sentence it cites holds the gold evidence: a claim
+    citing the answering sentence, which the product may have judged wrongly."""
+    if not answerable:
+        return "unanswerable"
+    said = [" ".join(s.split()) for s in sentences]
+    hit = any(" ".join(e.split()) in s for e in evidence for s in said)
+    return "right sentence" if hit else "other sentence"
+
+
+def _gold_evidence() -> dict[str, list[str]]:
+    """Every shipped eval item's gold evidence, by id (the ids of both sets are distinct)."""
+    out: dict[str, list[str]] = {}
+    for path in sorted(DATA.glob("*.jsonl")):
+        if path.name.endswith(".corpus.jsonl"):
+            continue
+        for item in load_dataset(path).items:
+            out[item.id] = list(item.evidence)
     return out
 
 
@@ -74,6 +127,7 @@ def main() -> None:
                 ("+ negation + short claims", True, True),
             )
         }
+        out["removed by the product, by reason"] = removed_by_reason(paths)
         _write("judge-tests.json", out)
         return
     out = (

@@ -70,11 +70,13 @@ def answer_markdown(answer: Answer) -> str:
 
 def removed_claims_markdown(answer: Answer) -> str:
     """One bullet per claim the checks left out: the model's words, escaped (they are
-    untrusted), then the judge's reason in italics."""
-    return "\n".join(
-        f"- {escape_markdown(c.text) or '(no words)'} — _{escape_markdown(c.reason)}_"
-        for c in answer.removed_claims
-    )
+    untrusted), then the judge's reason in italics, and under it the sentences it cited, so
+    the reader can see for themselves why it was left out."""
+    lines: list[str] = []
+    for c in answer.removed_claims:
+        lines.append(f"- {escape_markdown(c.text) or '(no words)'} — _{escape_markdown(c.reason)}_")
+        lines += [f"    - cited: “{escape_markdown(s)}”" for s in c.sentences]
+    return "\n".join(lines)
 
 
 def short_answer_markdown(answer: Answer) -> str | None:

@@ -203,9 +203,7 @@ class _Ask:
     def _from_claims(self, reply: Reply) -> Answer:
         if not reply.answerable or not reply.claims:
             said = "the model itself said the sentences do not answer"
-            return self._decline(
-                [RemovedClaim(text=_clean_claim(c.text), reason=said) for c in reply.claims]
-            )
+            return self._decline([self._removed(c.text, said, c.sentences) for c in reply.claims])
         numbers: dict[int, int] = {}  # sentence number -> citation number
         citations: list[Citation] = []
         parts: list[str] = []
@@ -216,7 +214,7 @@ class _Ask:
                 self._supporting(text, claim.sentences) if text else (None, "says nothing")
             )
             if ids is None:
-                removed.append(RemovedClaim(text=text, reason=reason))
+                removed.append(self._removed(text, reason, claim.sentences))
                 continue
             marks = []
             for i in ids:
@@ -268,6 +266,15 @@ class _Ask:
         if best is not None:
             return [best[2]], ""
         return None, as_cited.reason if as_cited is not None else "cites no sentence it was shown"
+
+    def _removed(self, text: str, reason: str, cited: Sequence[int]) -> RemovedClaim:
+        """A claim left out, with the sentences it cited that the model was shown."""
+        ids = dict.fromkeys(i for i in cited if 1 <= i <= len(self.sentences))
+        return RemovedClaim(
+            text=_clean_claim(text),
+            reason=reason,
+            sentences=[self.sentences[i - 1].text for i in ids],
+        )
 
     def _repointable(self, sentence: Candidate) -> bool:
         """Whether the product may cite ``sentence`` for a claim the model miscited: the reader
@@ -321,7 +328,13 @@ class _Ask:
                 kept.append(claim)
             else:
                 reason = check.reason if check is not None else "says nothing"
-                removed.append(RemovedClaim(text=_clean_claim(claim), reason=reason))
+                removed.append(
+                    RemovedClaim(
+                        text=_clean_claim(claim),
+                        reason=reason,
+                        sentences=list(dict.fromkeys(c.text for c in cited)),
+                    )
+                )
         if not kept:
             return self._decline(removed, dropped=first.dropped)
         # the kept claims' quotes are the source's own words: verifying again renumbers them

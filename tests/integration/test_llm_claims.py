@@ -239,6 +239,11 @@ def test_only_supported_claims_survive_and_are_counted(
         ("The", "says what its sentences do not"),
         ("Nobody", "cites no sentence it was shown"),
     ]
+    # each keeps the sentences it cited that the model was shown, verbatim from the article
+    text = assistant.documents[got.citations[0].doc_id].text
+    nato, made_up, nowhere = (c.sentences for c in got.removed_claims)
+    assert nato == made_up == [got.citations[0].quote] and nato[0] in text
+    assert nowhere == []  # sentence 999 was never shown
     for made_up in ("250,000", "Pope", "Geneva", "Nobody"):
         assert made_up not in got.text
     shown_quotes_are_verbatim(got, assistant)
@@ -300,6 +305,11 @@ def test_a_free_text_reply_is_judged_claim_by_claim(
     assert "Moscow" not in got.text and "invade" not in got.text
     assert got.text == 'Russia "has moved about 100,000 soldiers" [1] to the border.'
     shown_quotes_are_verbatim(got, assistant)
+    # the removed claim keeps the sentence its quote stands in, whole and verbatim
+    [removed] = got.removed_claims
+    assert removed.text.startswith('"NATO" will invade Moscow')
+    [sentence] = removed.sentences
+    assert "NATO" in sentence and sentence in assistant.documents[got.citations[0].doc_id].text
 
 
 def test_a_one_word_quote_with_a_made_up_claim_is_not_grounded(

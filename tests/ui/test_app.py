@@ -274,12 +274,16 @@ def test_exports_hold_questions_quotes_and_places() -> None:
         update={
             "mode": "llm",
             "claims_removed": 1,
-            "removed_claims": [RemovedClaim(text="Putin *rules* Ukraine.", reason="made up")],
+            "removed_claims": [
+                RemovedClaim(
+                    text="Putin *rules* Ukraine.", reason="made up", sentences=["Putin *spoke*."]
+                )
+            ],
         }
     )
     md = export_markdown([Exchange(question="Who rules?", answer=left)], ref)
     assert "Left out of the model's answer: 1 claim(s)" in unescape_markdown(md)
-    assert "- _Putin \\*rules\\* Ukraine\\._ (made up)" in md
+    assert "- _Putin \\*rules\\* Ukraine\\._ (made up)\n    - cited: “Putin \\*spoke\\*\\.”" in md
     assert [t["question"] for t in data["turns"]] == ["Who [decides]?", "Population?"]
     assert data["turns"][0]["answer"]["citations"][0]["quote"].startswith("«NATO’s")
 
@@ -636,6 +640,11 @@ def test_what_the_checks_left_out_of_a_model_answer_is_listed(
     listed = left.markdown[0].value
     assert "- The Pope will \\*mediate\\* in Geneva\\. — _says what" in listed
     assert "says what its sentences do not" in listed
+    # under it, the sentence it cited, verbatim from the article (escaped), so a reader sees why
+    nato_sentence = next(s for s in ARTICLE.text.split("\n") if "decided by 30 NATO" in s)
+    [cited] = [line for line in listed.splitlines() if line.startswith("    - cited: ")]
+    assert "decided by 30 NATO allies" in unescape_markdown(cited)
+    assert unescape_markdown(cited).strip("“” -").removeprefix("cited: “") in nato_sentence
     assert any("Left out of the model's answer: 1 claim(s)" in c.value for c in answer.caption)
 
 

@@ -34,8 +34,14 @@ def test_removed_claims_are_written_only_when_there_are_some(tmp_path: Path) -> 
     row = ResultRow.model_validate(make_row("q2", removed_claims=[claim]))
     path = tmp_path / "results.jsonl"
     write_results(path, [row])
-    assert json.loads(path.read_text(encoding="utf-8"))["removed_claims"] == [claim]
+    # a claim written before removed claims kept their sentences loads with none
+    assert json.loads(path.read_text(encoding="utf-8"))["removed_claims"] == [
+        claim | {"sentences": []}
+    ]
     assert read_results(path).rows[0].removed_claims[0].text == claim["text"]
+    cited = claim | {"sentences": ["Ukraine and Georgia are not about to join NATO."]}
+    write_results(path, [ResultRow.model_validate(make_row("q3", removed_claims=[cited]))])
+    assert read_results(path).rows[0].removed_claims[0].sentences == cited["sentences"]
 
 
 def test_an_old_row_without_passed_or_runner_fields_loads(tmp_path: Path) -> None:

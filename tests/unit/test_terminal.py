@@ -51,6 +51,7 @@ def test_removed_claims_are_listed_with_their_reasons_and_no_escapes() -> None:
     claim = RemovedClaim(
         text="Putin\x1b[2J is the [bold]president[/] of Ukraine.",
         reason="joins words its sentence keeps apart",
+        sentences=["Russian President Vladimir Putin\x1b[5m and US leader Joe Biden " + "x " * 200],
     )
     answer = Answer(
         text="The article does not say.",
@@ -67,3 +68,7 @@ def test_removed_claims_are_listed_with_their_reasons_and_no_escapes() -> None:
     assert "Left out of the model's answer: 1 claim(s)" in printed
     assert "“Putin is the [bold]president[/] of Ukraine.”: joins words its sentence" in printed
     assert "\x1b" not in printed
+    # the sentence it cited, dim under it, cut at a word: a note, not a quote
+    [cited] = [line for line in printed.splitlines() if "cited:" in line]
+    assert "cited: “Russian President Vladimir Putin and US leader Joe Biden x x" in cited
+    assert cited.rstrip().endswith("…”") and len(cited.strip()) < 200
