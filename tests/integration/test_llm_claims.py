@@ -38,13 +38,6 @@ def assistant(tmp_path: Path, llm_server: LLMServer) -> Assistant:
     return Assistant.open(settings)
 
 
-@pytest.fixture
-def five_sentences(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The model is shown the reader's five best sentences even where its ranking is sure
-    (where it would be shown one): for tests of a claim citing a sentence beside the answer."""
-    monkeypatch.setattr("assistant.llm.answerer.PROMPT_MASS", 1.0)
-
-
 def numbered(body: dict[str, Any]) -> dict[int, str]:
     """The sentences the product numbered in its prompt."""
     user = body["messages"][-1]["content"]
@@ -124,7 +117,6 @@ def test_a_relation_swapped_claim_beside_a_real_sentence_is_not_shown(
     assert got.passages, "a declined answer keeps the closest passages to show"
 
 
-@pytest.mark.usefixtures("five_sentences")
 def test_a_right_claim_beside_the_wrong_number_is_shown_with_its_own_sentence(
     assistant: Assistant, llm_server: LLMServer
 ) -> None:
@@ -198,7 +190,6 @@ def test_a_claim_held_only_by_two_sentences_pooled_cites_the_one_that_states_it(
         ),
     ],
 )
-@pytest.mark.usefixtures("five_sentences")
 def test_a_miscited_claim_is_not_re_pointed_to_a_sentence_that_does_not_answer(
     assistant: Assistant, llm_server: LLMServer, question: str, claim: str, leans_on: str
 ) -> None:

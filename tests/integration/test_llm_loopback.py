@@ -316,11 +316,7 @@ def test_answerer_is_safe_from_many_threads(llm_server: LLMServer) -> None:
 # --------------------------------------------------------------------------- the answerer
 
 
-def test_answer_with_guillemet_quote_verifies(
-    llm_server: LLMServer, client: LLMClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # the model is shown both passages' best sentences, not only the one the reader is sure of
-    monkeypatch.setattr("assistant.llm.answerer.PROMPT_MASS", 1.0)
+def test_answer_with_guillemet_quote_verifies(llm_server: LLMServer, client: LLMClient) -> None:
     ps = passages("100,000 soldiers", "no one else")
     llm_server.enqueue(
         answer(
