@@ -14,7 +14,8 @@ cited sentence holds the item's gold evidence: a test that removes those costs a
 ``--newer`` they are also counted by the judge's recorded reason.
 Results: ``bench/results/anchors.json``. With ``--newer``, the shipped bars alone, then with
 each test added since (the negation test, ``assistant.grounding.negated``; the short-claim
-anchor): ``bench/results/judge-tests.json``.
+anchor; the swapped-name test, ``assistant.grounding.swapped``):
+``bench/results/judge-tests.json``.
 """
 
 from __future__ import annotations
@@ -41,9 +42,14 @@ def replay(
     *,
     negation: bool = False,
     short_claims: bool = False,
+    swaps: bool = False,
 ) -> dict[str, dict[str, int]]:
     judge = ClaimJudge(
-        anchor_min=anchor, compact_min=compact, negation=negation, short_claims=short_claims
+        anchor_min=anchor,
+        compact_min=compact,
+        negation=negation,
+        short_claims=short_claims,
+        swaps=swaps,
     )
     counts: Counter[tuple[str, str]] = Counter()
     gone: Counter[tuple[str, str]] = Counter()  # claims the product had removed
@@ -120,11 +126,14 @@ def main() -> None:
     if newer:
         # the shipped bars, then each test added since, one at a time
         out = {"files": [str(p) for p in paths]} | {
-            name: replay(paths, ANCHOR_MIN, COMPACT_MIN, negation=neg, short_claims=short)
-            for name, neg, short in (
-                ("anchor and compact bars", False, False),
-                ("+ negation", True, False),
-                ("+ negation + short claims", True, True),
+            name: replay(
+                paths, ANCHOR_MIN, COMPACT_MIN, negation=neg, short_claims=short, swaps=swap
+            )
+            for name, neg, short, swap in (
+                ("anchor and compact bars", False, False, False),
+                ("+ negation", True, False, False),
+                ("+ negation + short claims", True, True, False),
+                ("+ negation + short claims + swapped names", True, True, True),
             )
         }
         out["removed by the product, by reason"] = removed_by_reason(paths)

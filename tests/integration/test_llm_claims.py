@@ -219,6 +219,22 @@ def test_a_claim_dropping_its_sentences_not_is_removed(
     assert removed.reason == "says the opposite of its sentence"
 
 
+def test_a_claim_putting_the_questions_name_in_its_sentences_place_is_removed(
+    assistant: Assistant, llm_server: LLMServer
+) -> None:
+    """As the 1.5B answered the news dev part's unanswerable "How much money has Germany
+    committed to Ukraine's army?": the Washington sentence copied, with "Germany" in it."""
+    sentence = "Washington has committed more than $2.5 billion"
+    claim = "Germany has committed more than $2.5 billion to bolster an army."
+    llm_server.set_handler(claiming((claim, at(sentence))))
+    got = assistant.ask("How much money has Germany committed to Ukraine's army?")
+    assert number_of(llm_server.requests[-1].json, sentence)  # the model was asked, and cited it
+    assert not got.grounded and got.text == REFUSAL and got.citations == []
+    [removed] = got.removed_claims
+    assert removed.reason == "swaps a name of its sentence for the question's"
+    assert any(sentence in s for s in removed.sentences)
+
+
 def test_only_supported_claims_survive_and_are_counted(
     assistant: Assistant, llm_server: LLMServer
 ) -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from assistant.grounding import ClaimJudge, density, names, negated, numbers
+from assistant.grounding import ClaimJudge, density, names, negated, numbers, swapped
 from assistant.llm.answerer import claim_spans
 from assistant.llm.claims import (
     Claim,
@@ -296,6 +296,68 @@ def test_one_cited_sentence_agreeing_on_the_not_is_enough() -> None:
 )
 def test_negations_that_do_not_contradict(claim: str, sentence: str) -> None:
     assert not negated(claim, sentence)
+
+
+ARMY = (
+    "But the United States and some allies are helping train Ukrainian forces, and Washington "
+    "has committed more than $2.5 billion to bolster an army that collapsed in 2014."
+)
+
+
+def test_a_claim_swapping_its_sentences_name_for_the_questions_is_removed() -> None:
+    """As the 1.5B answered the news dev part's "How much money has Germany committed to
+    Ukraine's army?": the sentence copied, with the question's "Germany" for its "Washington".
+    Every other test lets it through, as the question's names may be restated."""
+    question = "How much money has Germany committed to Ukraine's army?"
+    claim = "Germany has committed more than $2.5 billion to bolster an army."
+    got = ClaimJudge().check(claim, [ARMY], 0.9, question)
+    assert not got.supported and "swaps a name" in got.reason
+    assert ClaimJudge(swaps=False).check(claim, [ARMY], 0.9, question).supported
+    stated = "Washington has committed more than $2.5 billion to bolster an army."
+    assert ClaimJudge().check(stated, [ARMY], 0.9, question).supported
+    # and SQuAD 2.0's edited "Night of the Dead" (the sentence says "Day of the Dead")
+    dead = [
+        "Wilson stated that production had been attracted to the imagery of the Day of the "
+        "Dead, and that the script had been developed from there."
+    ]
+    question = "Who was attracted to the imagery of the Night of the Dead?"
+    claim = "Michael G. Wilson was attracted to the imagery of the Night of the Dead."
+    assert "swaps a name" in ClaimJudge().check(claim, dead, 0.9, question).reason
+
+
+@pytest.mark.parametrize(
+    ("claim", "sentence", "question"),
+    [
+        # a paraphrase that swaps more than a name: the 1.5B's right answer on the news test part
+        (
+            "Scholz urged Moscow to return to diplomacy and de-escalation.",
+            "He said: «We call on Russia to return to diplomacy and de-escalation.»",
+            "What did Scholz urge Moscow to go back to?",
+        ),
+        # the question's name for the sentence's pronoun
+        (
+            "Stoltenberg said the alliance would not back down.",
+            "He said the alliance would not back down.",
+            "What did Stoltenberg say?",
+        ),
+        # an acronym of the sentence's words
+        (
+            "It was released in the US on 6 November 2015.",
+            "It was released in the United States on 6 November 2015.",
+            "When was it released in the US?",
+        ),
+        # a name the sentence holds too is no swap, wherever the claim puts it
+        (
+            "Washington has committed more than $2.5 billion.",
+            ARMY,
+            "How much has Washington committed?",
+        ),
+        # too few copied words beside it to say the claim copies the sentence there
+        ("Germany pledged aid.", ARMY, "What did Germany pledge?"),
+    ],
+)
+def test_claims_that_swap_no_name(claim: str, sentence: str, question: str) -> None:
+    assert not swapped(claim, sentence, question)
 
 
 def test_an_answer_word_its_sentence_does_not_tie_to_the_question_is_removed() -> None:
