@@ -39,6 +39,21 @@ def _checksum(meta: dict[str, object], folder: Path) -> str:
     return h.hexdigest()
 
 
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the ``k`` best positive scores, best first, ties in row order.
+
+    Not bm25s's ``retrieve``: it selects with ``np.argpartition`` over every row, and a query
+    scores most rows 0, a tie numpy's selection handles badly (71 ms for 100,000 rows with 1%
+    non-zero, against 0.9 ms for the non-zero rows alone). Its order among equal scores was
+    arbitrary too; here the earlier row comes first."""
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > k:
+        kth = np.partition(scores[rows], -k)[-k]
+        rows = rows[scores[rows] >= kth]
+    order = np.lexsort((rows, -scores[rows].astype(np.float64)))
+    return rows[order[:k]]
+
+
 class LexicalIndex:
     def __init__(
         self,
@@ -90,16 +105,8 @@ class LexicalIndex:
             mask[self._rows_of(doc_id)] = 1.0
             if not mask.any():
                 return []
-        docs, scores = self.model.retrieve(
-            [known],
-            k=k,
-            show_progress=False,  # type: ignore[attr-defined]
-            weight_mask=mask,
-            n_threads=1,
-        )
-        return [
-            (self.ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=True) if s > 0
-        ]
+        scores = self.model.get_scores(known, weight_mask=mask)  # type: ignore[attr-defined]
+        return [(self.ids[int(i)], float(scores[i])) for i in top_rows(scores, k)]
 
     def _rows_of(self, doc_id: str) -> np.ndarray:
         if self._doc_rows is None:
