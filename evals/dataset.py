@@ -31,6 +31,10 @@ SetName = Literal["article", "squad"]
 SHIPPED_SETS: dict[str, str] = {"article": "article", "squad": "squad"}
 SHIPPED_CORPUS: dict[str, str | None] = {"article": None, "squad": "squad.corpus.jsonl"}
 SPLITS: dict[str, tuple[str, ...]] = {"dev": ("dev",), "test": ("test",), "all": ("dev", "test")}
+# Hand-written rows of a shipped set kept in files of their own, read after each part's main file
+# (``squad.test.paraphrase.jsonl`` after ``squad.test.jsonl``): ``training.reader.evalset``
+# rewrites the main SQuAD files, and rows written by hand must survive it.
+SHIPPED_SUPPLEMENTS: dict[str, tuple[str, ...]] = {"article": (), "squad": ("paraphrase",)}
 
 PathArg = str | Path
 PathsArg = PathArg | Iterable[PathArg]
@@ -220,13 +224,19 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def shipped_dataset_paths(split: Split = "all", name: SetName = "article") -> list[Path]:
-    """A shipped eval set's parts: ``dev`` for tuning, ``test`` held out."""
+    """A shipped eval set's parts: ``dev`` for tuning, ``test`` held out; each part's main file
+    first, then its hand-written supplements."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {sorted(SPLITS)}, not {split!r}")
     if name not in SHIPPED_SETS:
         raise ValueError(f"the eval set must be one of {sorted(SHIPPED_SETS)}, not {name!r}")
     folder = resources.files("evals") / "data"
-    return [Path(str(folder / f"{SHIPPED_SETS[name]}.{part}.jsonl")) for part in SPLITS[split]]
+    suffixes = ["", *(f".{extra}" for extra in SHIPPED_SUPPLEMENTS.get(name, ()))]
+    return [
+        Path(str(folder / f"{SHIPPED_SETS[name]}.{part}{suffix}.jsonl"))
+        for part in SPLITS[split]
+        for suffix in suffixes
+    ]
 
 
 def shipped_corpus(name: SetName = "article") -> Path | None:
