@@ -11,10 +11,24 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# the one URL masker, re-exported: every message that names a URL shows it through it
+from index.urls import display_url, url_secrets
+
+__all__ = [
+    "CALIBRATION_FILE",
+    "MAX_QUESTION_CHARS",
+    "Settings",
+    "calibrated_defaults",
+    "display_url",
+    "load_settings",
+    "mask_secret",
+    "url_secrets",
+]
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 MAX_QUESTION_CHARS = 2000
@@ -78,9 +92,15 @@ class Settings(BaseSettings):
     def _check_url(cls, value: str | None) -> str | None:
         if value is None or value.strip() == "":
             return None
-        parts = urlsplit(value.strip())
+        # the message names the URL masked: a malformed one is still likely to hold a password
+        shown = display_url(value)
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - raises for a port that is no number (a password, often)
+        except ValueError:
+            raise ValueError(f"{shown!r} is not a valid http(s) URL") from None
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL")
+            raise ValueError(f"{shown!r} is not an http(s) URL")
         return value.strip().rstrip("/")
 
     @property
@@ -103,32 +123,6 @@ class Settings(BaseSettings):
             out[name] = value
         out["effective_mode"] = self.effective_mode
         return out
-
-
-def display_url(url: str) -> str:
-    """The URL safe to show: no ``user:password@`` part, and every query value masked (keys
-    travel as ``?key=…`` on some services)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.username is not None or parts.password is not None:
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-    query = parts.query
-    if query:
-        query = "&".join(
-            f"{pair.split('=', 1)[0]}=****" if "=" in pair else "****" for pair in query.split("&")
-        )
-    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=""))
-
-
-def url_secrets(url: str | None) -> list[str]:
-    """The secret parts of a URL (password, query values), to redact from any text."""
-    if not url:
-        return []
-    parts = urlsplit(url)
-    found = [parts.password or "", parts.username or ""]
-    found += [pair.split("=", 1)[1] for pair in parts.query.split("&") if "=" in pair]
-    return [s for s in found if len(s) >= 4]
 
 
 def mask_secret(secret: str | None) -> str | None:

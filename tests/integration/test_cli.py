@@ -261,3 +261,47 @@ def test_escape_sequences_in_an_article_never_reach_the_terminal_in_ask(tmp_path
     printed = done.stdout + done.stderr
     assert b"leaves at noon every day" in done.stdout
     assert b"\x1b" not in printed and b"\x07" not in printed and "\x9b".encode() not in printed
+
+
+SECRET = "hunter2-SECRET-77"
+BAD_URLS = [
+    f"htp://user:{SECRET}@127.0.0.1:8080/v1",  # a typo in the scheme
+    f"http://user:{SECRET}@[::1/v1",  # a bracket left open: not parsable at all
+    f"http://user:{SECRET}/v1",  # the password where the port would be
+    f"htp://127.0.0.1:8080/v1?key={SECRET}",  # a key as a query value
+    f"{SECRET}@127.0.0.1/v1?api_key={SECRET}&x=1",  # no scheme at all
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+@pytest.mark.parametrize("command", [["config"], ["config", "--json"], ["ask", "Where?"]])
+def test_a_bad_url_in_env_is_one_sentence_without_its_secret(
+    tmp_path: Path, url: str, command: list[str]
+) -> None:
+    """A malformed base URL (from .env) gets one sentence naming it, its password and query
+    values masked: the secret is printed nowhere."""
+    (tmp_path / ".env").write_text(f"ASSISTANT_LLM_BASE_URL={url}\n", encoding="utf-8")
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1
+    assert "Setting llm_base_url is invalid" in result.stderr
+    assert "URL" in result.stderr and "Traceback" not in result.output
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_good_url_with_secrets_is_shown_masked(tmp_path: Path) -> None:
+    from tests.chroma_server import free_port
+
+    url = f"http://user:{SECRET}@127.0.0.1:{free_port()}/v1?key={SECRET}"
+    (tmp_path / ".env").write_text(
+        f"ASSISTANT_LLM_BASE_URL={url}\nASSISTANT_CHROMA_URL={url.removesuffix('/v1')}\n",
+        encoding="utf-8",
+    )
+    for command in (["config"], ["config", "--check"], ["ask", "Where?"]):
+        result = runner.invoke(app, command)
+        assert SECRET not in result.stdout + result.stderr, command
+        assert "Traceback" not in result.output
+    shown = runner.invoke(app, ["config", "--json"])
+    assert json.loads(shown.stdout)["llm_base_url"].endswith("@") is False
+    assert "127.0.0.1" in json.loads(shown.stdout)["llm_base_url"]
+    asked = runner.invoke(app, ["ask", "Where?"])
+    assert asked.exit_code == 1 and "No Chroma server answers at http://127.0.0.1:" in asked.stderr
