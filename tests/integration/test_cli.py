@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -305,3 +306,56 @@ def test_a_good_url_with_secrets_is_shown_masked(tmp_path: Path) -> None:
     assert "127.0.0.1" in json.loads(shown.stdout)["llm_base_url"]
     asked = runner.invoke(app, ["ask", "Where?"])
     assert asked.exit_code == 1 and "No Chroma server answers at http://127.0.0.1:" in asked.stderr
+
+
+@pytest.fixture
+def calibration_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The calibration file the settings read, moved to a temp path the test writes."""
+    import assistant.settings as settings_module
+
+    path = tmp_path / "calibration.json"
+    monkeypatch.setattr(settings_module, "CALIBRATION_FILE", path)
+    settings_module.calibrated_defaults.cache_clear()
+    yield path
+    settings_module.calibrated_defaults.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{\n  "decline_threshold": 0.',  # cut off mid-write
+        "",
+        "[0.58]",
+        '{"decline_threshold": "high"}',
+        '{"decline_threshold": 7}',
+        '{"decline_threshold": true}',
+        '{"chosen_by": "assistant eval calibrate"}',
+    ],
+)
+def test_a_damaged_calibration_file_is_one_sentence(calibration_file: Path, content: str) -> None:
+    """A damaged calibration file stops every command with one sentence naming it and the way
+    out, instead of silently answering with another decline threshold."""
+    calibration_file.write_text(content, encoding="utf-8")
+    for command in (["config"], ["ask", "Where is NATO headquartered?"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, result.output
+        assert str(calibration_file) in result.stderr and "Traceback" not in result.output
+        assert "ASSISTANT_DECLINE_THRESHOLD" in result.stderr
+
+
+def test_a_threshold_set_by_hand_needs_no_calibration_file(
+    calibration_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calibration_file.write_text('{"decline_threshold": 0.', encoding="utf-8")
+    monkeypatch.setenv("ASSISTANT_DECLINE_THRESHOLD", "0.5")
+    result = runner.invoke(app, ["config", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["decline_threshold"] == 0.5
+
+
+def test_a_missing_calibration_file_means_the_built_in_threshold(calibration_file: Path) -> None:
+    from assistant.settings import DEFAULT_DECLINE_THRESHOLD
+
+    result = runner.invoke(app, ["config", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["decline_threshold"] == DEFAULT_DECLINE_THRESHOLD
