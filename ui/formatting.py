@@ -5,7 +5,9 @@ throughout, because articles, questions and quotes are data a stranger may have 
 
 - Markdown bodies pass every piece of such text through ``escape_markdown``;
 - the one HTML body (the article with cited spans highlighted) passes every piece of article
-  text through ``html.escape`` and adds only the tags built here.
+  text through ``html.escape`` and adds only the tags built here;
+- both show invisible formatting characters (bidi overrides, zero-width) as ``<U+XXXX>``
+  (``assistant.invisible``), after the offsets are applied, so highlights stay where they are.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 from urllib.parse import urlsplit
 
-from assistant.conversation import escape_markdown, paragraph_number, paragraph_spans
+from assistant.conversation import escape_markdown as _markdown_literal
+from assistant.conversation import paragraph_number, paragraph_spans
+from assistant.invisible import reveal_invisible
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, Passage
 
@@ -41,6 +45,16 @@ ARTICLE_STYLE = (
     "font-family:Georgia,'Times New Roman',serif;font-size:1rem;line-height:1.65;"
     "max-height:28rem;overflow-y:auto;padding:.25rem .75rem .25rem 0"
 )
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` made literal for Markdown, its invisible formatting characters (bidi
+    overrides, zero-width) shown as ``<U+XXXX>`` markers, so nothing reads reversed or hidden.
+
+    Every piece of untrusted text on the page goes through here (or ``_escape_html``); the
+    values themselves (quotes, offsets) are left exact.
+    """
+    return _markdown_literal(reveal_invisible(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +230,7 @@ _MARKDOWN_ENTITIES = {ord(c): f"&#{ord(c)};" for c in "[]()!*_`#~|\\{}"}
 def _escape_html(text: str) -> str:
     """Escaped text (HTML and Markdown) with its line breaks as ``<br>`` (the only newlines a
     paragraph holds; ``\r`` and Unicode line separators count as breaks too)."""
-    text = re.sub(r"\r\n|[\r\u2028\u2029\x85\x0b\x0c]", "\n", text)
+    text = re.sub(r"\r\n|[\r\u2028\u2029\x85\x0b\x0c]", "\n", reveal_invisible(text))
     return html.escape(text, quote=True).translate(_MARKDOWN_ENTITIES).replace("\n", "<br>")
 
 

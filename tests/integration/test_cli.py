@@ -359,3 +359,24 @@ def test_a_missing_calibration_file_means_the_built_in_threshold(calibration_fil
     result = runner.invoke(app, ["config", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["decline_threshold"] == DEFAULT_DECLINE_THRESHOLD
+
+
+def test_bidi_overrides_in_an_article_are_shown_as_markers_and_kept_in_the_data(
+    tmp_path: Path,
+) -> None:
+    """An article that hides reversed text behind a right-to-left override: `ask` prints a
+    visible marker where the override stands, while `ask --json` keeps the quote exact."""
+    story = tmp_path / "spoof.txt"
+    story.write_text(
+        "Fund news\n\nThe fund pays a fee of \u202e0001$\u202c to every member each year.\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["index", str(story)]).exit_code == 0
+    shown = runner.invoke(app, ["ask", "What fee does the fund pay to every member?"])
+    assert shown.exit_code == 0, shown.output
+    assert "\u202e" not in shown.output and "\u202c" not in shown.output
+    assert "fee of <U+202E>0001$<U+202C> to every member" in shown.stdout
+    data = json.loads(runner.invoke(app, ["ask", "--json", "What fee does the fund pay?"]).stdout)
+    c = data["citations"][0]
+    text = story.read_text(encoding="utf-8")
+    assert "\u202e0001$\u202c" in c["quote"] and text[c["start"] : c["end"]] == c["quote"]

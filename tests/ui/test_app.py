@@ -504,6 +504,41 @@ def test_pasted_html_and_links_are_shown_as_text(app: AppTest) -> None:
     assert user.markdown[0].value == "Is \\<b\\>this\\</b\\> \\[safe\\]\\(http\\://x\\)?"
 
 
+SPOOF = """Fund news
+
+The fund pays a fee of \u202e0001$\u202c to every member each year.
+
+Members meet in the \u2066hall\u2069 every spring.
+"""
+HIDDEN = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u200b\ufeff")
+
+
+def test_bidi_overrides_are_visible_markers_on_the_page(app: AppTest) -> None:
+    """Text that reads reversed behind a right-to-left override shows the override as a marker
+    in the title, the answer, its card and the article view; the stored citation stays the
+    article's exact characters."""
+    paste_article(app, SPOOF)
+    ask(app, "What fee does the fund pay to every member?")
+    answer = last_answer(app)
+    bodies = [b for m in app.chat_message for b in texts(m) + html_bodies(m)]
+    bodies += [b for m in app.chat_message for e in m.expander for b in html_bodies(e)]
+    bodies += [c.value for c in app.caption] + [h.value for h in app.header]
+    assert bodies and not any(HIDDEN & set(body) for body in bodies)
+    assert any("fee of <U+202E>0001$<U+202C> to every member" in q for q in quotes(answer))
+    stored = app.session_state["messages"][-1]["answer"]
+    doc = app.session_state["corpus"][0]
+    for c in stored.citations:
+        assert doc.text[c.start : c.end] == c.quote
+    assert any("\u202e0001$\u202c" in c.quote for c in stored.citations)
+
+
+def test_highlight_html_reveals_bidi_overrides_and_keeps_spans() -> None:
+    text = "Pay \u202e0001$\u202c now."
+    body = highlight_html(text, [Span(4, 11, 1)])
+    assert not HIDDEN & set(body)
+    assert "<mark" in body and "&lt;U+202E&gt;0001$&lt;U+202C&gt;</mark>" in body
+
+
 def test_clear_chat(app: AppTest) -> None:
     ask(app, WHO_DECIDES)
     assert len(app.chat_message) == 2
