@@ -539,6 +539,76 @@ def test_highlight_html_reveals_bidi_overrides_and_keeps_spans() -> None:
     assert "<mark" in body and "&lt;U+202E&gt;0001$&lt;U+202C&gt;</mark>" in body
 
 
+def long_article(paragraphs: int = 4000) -> str:
+    """A made-up log of ~330,000 characters with one fact in its middle."""
+    lines = [
+        f"Harbour log {i}: the ferry number {i} left dock {i % 40} with {i * 7 % 900} passengers."
+        for i in range(paragraphs)
+    ]
+    lines.insert(paragraphs // 2, "The lighthouse keeper, Ana Silva, counted 4,321 gulls.")
+    return "Port diary\n\n" + "\n\n".join(lines) + "\n"
+
+
+def sent_bodies(at: AppTest) -> list[str]:
+    """Every Markdown and HTML body the page sends, wherever it stands."""
+    return [m.value for m in at.markdown] + [c.value for c in at.caption]
+
+
+def reading_view(at: AppTest) -> str:
+    """The article read on demand: the HTML body outside the chat."""
+    in_chat = {b for m in at.chat_message for b in html_bodies(m)}
+    in_chat |= {b for m in at.chat_message for e in m.expander for b in html_bodies(e)}
+    (body,) = [b for b in html_bodies(at) if b not in in_chat]
+    return body
+
+
+def test_a_long_article_is_never_sent_whole(app: AppTest) -> None:
+    """An article of 330,000 characters: no run sends it whole (not in the header, not under
+    each answer); an answer shows the quote marked amid its neighbouring paragraphs, and the
+    article is read on demand, a bounded page at a time."""
+    text = long_article()
+    paste_article(app, text)
+    assert sum(map(len, sent_bodies(app))) < len(text) // 4
+    ask(app, "How many gulls did the lighthouse keeper count?")
+    ask(app, "Which ferry left dock 3?")
+    assert sum(map(len, sent_bodies(app))) < len(text) // 4
+    first = next(m for m in app.chat_message if m.name == "assistant")
+    [view] = [e for e in first.expander if "article" in e.label]
+    (body,) = html_bodies(view)
+    assert re.search(r"<mark[^>]*>The lighthouse keeper, Ana Silva, counted 4,321 gulls\.", body)
+    assert "Harbour log 1999:" in body and "Harbour log 2001:" in body  # its neighbours
+    assert any("paragraphs" in c.value and "of 4002" in c.value for c in view.caption)
+    # the whole article, on demand and a page at a time
+    app.toggle(key="read_article").set_value(True).run()
+    assert not app.exception
+    pages = [n for n in app.number_input if n.key.startswith("article_page")]
+    assert len(pages) == 1 and pages[0].max > 1
+    assert "Harbour log 0:" in reading_view(app)
+    pages[0].set_value(pages[0].max).run()
+    assert "Harbour log 3999:" in reading_view(app) and "Harbour log 0:" not in reading_view(app)
+    assert sum(map(len, sent_bodies(app))) < len(text) // 4
+
+
+def test_an_article_over_the_size_limit_gets_one_sentence(app: AppTest) -> None:
+    """The page takes articles up to 2 MB: a larger upload or paste is refused with one
+    sentence saying the limit and the way to index it anyway, and nothing is indexed."""
+    big = ("Harbour log: the ferry left dock four with nine passengers.\n\n" * 40_000).encode()
+    assert len(big) > 2 * 1024 * 1024
+    app.file_uploader(key="upload").set_value(("huge.txt", big, "text/plain")).run()
+    assert not app.exception
+    (error,) = app.error
+    message = unescape_markdown(error.value)
+    assert "huge.txt" in message and "2 MB" in message and "assistant index" in message
+    assert "\n" not in message and message.endswith(".")
+    assert unescape_markdown(app.header[0].value) == ARTICLE.title
+    app.file_uploader(key="upload").clear().run()
+    app.text_area(key="paste_text").input(big.decode())
+    app.button(key="use_paste").click().run()
+    assert not app.exception
+    assert any("2 MB" in unescape_markdown(e.value) for e in app.error)
+    assert unescape_markdown(app.header[0].value) == ARTICLE.title
+
+
 def test_clear_chat(app: AppTest) -> None:
     ask(app, WHO_DECIDES)
     assert len(app.chat_message) == 2
