@@ -38,6 +38,7 @@ from assistant.conversation import (  # noqa: E402
     export_markdown,
     feedback_record,
 )
+from assistant.endpoint import RECHECK_SECONDS  # noqa: E402
 from assistant.errors import USER_ERRORS, SourceError  # noqa: E402
 from assistant.logs import setup_logging  # noqa: E402
 from assistant.service import Assistant, read_upload  # noqa: E402
@@ -51,7 +52,7 @@ from ui.formatting import (  # noqa: E402
     llm_endpoint_label,
     where_label,
 )
-from ui.pool import AssistantPool, settings_key  # noqa: E402
+from ui.pool import AssistantPool  # noqa: E402
 from ui.views import render_answer  # noqa: E402
 
 log = logging.getLogger("ui.app")
@@ -82,22 +83,25 @@ def assistant_pool() -> AssistantPool:
     return AssistantPool(max_size=8)
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def llm_health(key: str, _assistant: Assistant) -> tuple[bool, str]:
-    """Whether the LLM endpoint answers, and why not; checked at most every 30 s per settings.
+def llm_status(assistant: Assistant) -> tuple[str, str]:
+    """The endpoint's state ("up", "down", "checking") and why, never waiting for a check.
 
-    ``key`` (the settings digest) is the cache key; the assistant itself is not hashed.
+    Why not a check here: an endpoint that accepts connections and never answers held the
+    page's first render for the whole read timeout. The assistant keeps the verdict and checks
+    in the background (``assistant.endpoint``); this run shows what is known now.
     """
     try:
-        health = _assistant.llm_health()
+        status = assistant.llm_status()
     except USER_ERRORS as exc:
-        return False, str(exc)
+        return "down", str(exc)
     except Exception:
-        log.exception("LLM health check failed")
-        return False, GENERIC_ERROR
-    if health is None:
-        return False, "No LLM endpoint is configured."
-    return bool(health.ok), str(health.detail)
+        log.exception("LLM status failed")
+        return "down", GENERIC_ERROR
+    if status is None:
+        return "down", "No LLM endpoint is configured."
+    if status.state == "unknown":
+        return "checking", "Checking the endpoint…"
+    return status.state, status.detail
 
 
 # -- state -----------------------------------------------------------------------------------
@@ -274,12 +278,15 @@ def sidebar_answering(settings: Settings, assistant: Assistant) -> tuple[int, bo
     st.subheader("Answering")
     if settings.effective_mode == "llm" and settings.llm_base_url:
         label = llm_endpoint_label(settings).replace("`", "")
-        healthy, detail = llm_health(settings_key(settings), assistant)
-        dot = ":green[●]" if healthy else ":red[●]"
+        state, detail = llm_status(assistant)
+        dot = {"up": ":green[●]", "down": ":red[●]"}.get(state, ":gray[●]")
         st.markdown(f"{dot} **LLM** `{label}`")
-        if not healthy:
+        if state == "checking":
+            st.caption(escape_markdown(detail))
+        elif state == "down":
             st.caption(
-                f"{escape_markdown(detail)} Answers fall back to extractive quotes meanwhile."
+                f"{escape_markdown(detail)} Answers are offline quotes, at once, until a check "
+                f"in the background (every {RECHECK_SECONDS:.0f} s) finds it answering again."
             )
     elif settings.effective_mode == "llm":
         st.markdown("**LLM**, but no endpoint is configured (ASSISTANT\\_LLM\\_BASE\\_URL).")

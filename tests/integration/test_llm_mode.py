@@ -14,7 +14,7 @@ from assistant.service import Assistant
 from assistant.settings import load_settings
 from assistant.types import Turn
 from tests.chroma_server import free_port
-from tests.llm_server import LLMServer, answer, json_reply, malformed, status
+from tests.llm_server import LLMServer, answer, json_reply, malformed, stall, status
 
 NESTED = "[" * 100_000  # deeper than Python's recursion limit: json.loads cannot read it
 
@@ -95,6 +95,37 @@ def test_endpoint_down_falls_back_quickly(tmp_path: Path) -> None:
     got = Assistant.open(settings).ask("Where is NATO headquartered?")
     assert got.mode == "extractive" and got.fallback_reason
     assert "NATO headquarters in Brussels" in got.citations[0].quote
+
+
+def test_a_hanging_endpoint_is_waited_for_once_not_per_question(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    """An endpoint that accepts and never answers: the first question waits for the read
+    timeout and falls back; the next ones fall back at once, sending it nothing, and say so."""
+    llm_server.set_handler(lambda body: stall())
+    settings = load_settings(
+        data_dir=tmp_path / "d",
+        llm_base_url=llm_server.base_url,
+        llm_model="scripted",
+        llm_max_retries=0,
+        llm_read_timeout=0.5,
+    )
+    assistant = Assistant.open(settings)
+    first = assistant.ask("Who decides NATO's relationship with Ukraine?")
+    assert first.mode == "extractive" and "timed out" in (first.fallback_reason or "")
+    sent = len(llm_server.requests)
+    assert sent == 1
+    again = assistant.ask("Where is NATO headquartered?")
+    follow_up = assistant.ask(
+        "And who leads it?", [Turn(role="user", content="Where is NATO headquartered?")]
+    )
+    assert len(llm_server.requests) == sent  # neither waited on the endpoint again
+    for got in (again, follow_up):
+        assert got.mode == "extractive" and got.fallback_reason
+        assert "is down" in got.fallback_reason and "\n" not in got.fallback_reason
+    assert "NATO headquarters in Brussels" in again.citations[0].quote
+    assert assistant.llm_status().state == "down"
+    llm_server.release()
 
 
 def test_streamed_answer_then_verified(llm_assistant: Assistant, llm_server: LLMServer) -> None:

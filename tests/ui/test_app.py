@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -670,7 +671,7 @@ def test_llm_down_shows_banner_and_extractive_answer(
     monkeypatch.setenv("ASSISTANT_MODE", "llm")
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
-    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    sidebar = settled_sidebar(at)
     assert f"default @ 127.0.0.1:{closed_port}" in sidebar and ":red[●]" in sidebar
     ask(at, WHO_DECIDES)
     answer = last_answer(at)
@@ -680,6 +681,57 @@ def test_llm_down_shows_banner_and_extractive_answer(
     assert stored.mode == "extractive" and stored.fallback_reason
     assert any(NATO_QUOTE in q for q in quotes(answer))
     assert not at.error
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join([m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption])
+
+
+def settled_sidebar(at: AppTest) -> str:
+    """The sidebar once the background endpoint check has a verdict (the page never waits for
+    it, so the test reruns, a bounded number of times, as a user's clicks would)."""
+    text = sidebar_text(at)
+    for _ in range(200):
+        if ":gray[●]" not in text:
+            break
+        time.sleep(0.05)
+        at.run()
+        text = sidebar_text(at)
+    return text
+
+
+def test_a_hanging_endpoint_delays_neither_the_page_nor_the_questions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An endpoint that accepts connections and never answers: the first run draws the chat
+    box without waiting for the health check (the sidebar says it is checking), and once the
+    check finds it down, questions are answered offline at once, sending it nothing, with one
+    sentence saying why."""
+    from tests.llm_server import LLMServer, stall
+
+    with LLMServer() as server:
+        server.set_handler(lambda body: stall())
+        server.models_reply = stall()
+        monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("ASSISTANT_LLM_MODEL", "scripted")
+        monkeypatch.setenv("ASSISTANT_LLM_READ_TIMEOUT", "1")
+        monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert not at.exception and at.chat_input
+        sidebar = sidebar_text(at)
+        assert "Checking the endpoint" in sidebar and ":red[●]" not in sidebar
+        sidebar = settled_sidebar(at)  # the check ends at its 1 s read timeout
+        assert ":red[●]" in sidebar and "timed out" in sidebar
+        sent = len(server.requests)
+        ask(at, WHO_DECIDES)
+        ask(at, "How many soldiers has Russia moved to the Ukrainian border?")
+        assert len(server.requests) == sent  # no question waited on the endpoint
+        server.release()
+    for message in at.session_state["messages"][1::2]:
+        stored = message["answer"]
+        assert stored.mode == "extractive" and "is down" in stored.fallback_reason
+    assert any(NATO_QUOTE in q for q in quotes(at.chat_message[1]))
+    assert not at.exception and not at.error
 
 
 def test_llm_answer_streams_and_is_verified(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -697,7 +749,7 @@ def test_llm_answer_streams_and_is_verified(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv("ASSISTANT_LLM_MODEL", "scripted")
         at = AppTest.from_file(str(APP), default_timeout=60).run()
         assert not at.exception
-        sidebar = " ".join(m.value for m in at.sidebar.markdown)
+        sidebar = settled_sidebar(at)
         assert ":green[●]" in sidebar and f"scripted @ 127.0.0.1:{server.port}" in sidebar
         ask(at, WHO_DECIDES)
     stored = at.session_state["messages"][-1]["answer"]
