@@ -7,7 +7,9 @@ written, then read ``.answer`` for the verified result.
 
 ``FallbackAnswerer`` is how LLM mode degrades: when the primary answerer fails with an
 ``LLMError``, before or during its stream, the fallback answers instead and the answer says why
-in ``fallback_reason``. Nothing else in the service decides about falling back.
+in ``fallback_reason``; when the endpoint is already known to be down (``EndpointWatch``), the
+fallback answers at once, without asking the endpoint. Nothing else in the service decides
+about falling back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
+from assistant.endpoint import EndpointWatch
 from assistant.errors import LLMError
 from assistant.types import Answer, Document, Passage
 
@@ -94,9 +97,12 @@ class FallbackAnswerer:
     with ``fallback_reason`` set. Other errors are not the endpoint's fault and pass through.
     """
 
-    def __init__(self, primary: Answerer, fallback: Answerer) -> None:
+    def __init__(
+        self, primary: Answerer, fallback: Answerer, watch: EndpointWatch | None = None
+    ) -> None:
         self.primary = primary
         self.fallback = fallback
+        self.watch = watch  # what is known of the primary's endpoint; told how each call went
 
     def stream(
         self, query: str, passages: Sequence[Passage], documents: Mapping[str, Document]
@@ -104,11 +110,25 @@ class FallbackAnswerer:
         state: dict[str, Answer] = {}
 
         def deltas() -> Iterator[str]:
+            down = self.watch.down_reason() if self.watch is not None else None
+            if down is not None:  # known down: no question waits for it again
+                answer = self.fallback.stream(query, passages, documents).drain()
+                answer.fallback_reason = (
+                    f"The LLM endpoint is down ({down.removesuffix('.')}); this is the offline "
+                    "extractive answer, and the endpoint is checked again in the background."
+                )
+                state["answer"] = answer
+                yield answer.text
+                return
             try:
                 primary = self.primary.stream(query, passages, documents)
                 yield from primary
                 state["answer"] = primary.answer
+                if self.watch is not None:
+                    self.watch.record(None)
             except LLMError as exc:
+                if self.watch is not None:
+                    self.watch.record(exc)
                 log.warning("LLM answer failed, falling back to extractive: %s", exc, exc_info=exc)
                 answer = self.fallback.stream(query, passages, documents).drain()
                 answer.fallback_reason = (

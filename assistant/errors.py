@@ -12,7 +12,8 @@ sentence.
         ├── LLMRateLimitedError  429 after the retries
         ├── LLMAuthError         401/403: the key is missing or wrong
         ├── LLMRefusedError      other 4xx: the server refused the request
-        └── LLMBadResponseError  5xx after the retries, malformed JSON, cut stream
+        └── LLMBadResponseError  5xx after the retries, malformed or too deeply nested JSON,
+                                 cut stream
 
 The index layer has its own root (``index.errors.IndexLayerError``); ``USER_ERRORS`` is what an
 edge catches to cover both. ``SourceError`` (an article that cannot be read: empty, binary,

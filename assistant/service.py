@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.answerers import Answerer, AnswerStream, FallbackAnswerer
+from assistant.endpoint import EndpointStatus, EndpointWatch
 from assistant.errors import ConfigError, IndexUnavailableError, LLMError, QuestionError
 from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import standalone_query
@@ -172,6 +173,7 @@ class Assistant:
         )
         self.timings: dict[str, float] = {**(timings or {}), **index.timings}  # seconds, open
         self._llm: LLMAnswerer | None = None
+        self._watch: EndpointWatch | None = None
 
     @property
     def sync_report(self) -> SyncReport:
@@ -243,16 +245,34 @@ class Assistant:
             )
         return self._llm
 
+    @property
+    def llm_watch(self) -> EndpointWatch:
+        """What is known of the endpoint's health, shared by every question to this assistant
+        (on the page, by every session): a known-down endpoint is not asked again until a
+        background check finds it up (``assistant.endpoint``)."""
+        if self._watch is None:
+            llm = self.llm  # ConfigError here, not in a background thread, when none is set
+            self._watch = EndpointWatch(lambda: llm.client.health())
+        return self._watch
+
     def llm_health(self) -> Health | None:
-        """A real round trip to the endpoint; None when no endpoint is configured."""
+        """A real round trip to the endpoint, waited for; None when no endpoint is configured."""
         if not self.settings.llm_base_url:
             return None
-        return self.llm.client.health()
+        return self.llm_watch.check()
+
+    def llm_status(self) -> EndpointStatus | None:
+        """The endpoint's health as known now, never waiting (a stale verdict starts a check in
+        the background); None when no endpoint is configured."""
+        if not self.settings.llm_base_url:
+            return None
+        return self.llm_watch.status()
 
     def answerer(self, mode: Mode) -> Answerer:
-        """The extractive answerer, or the LLM one falling back to it when the endpoint fails."""
+        """The extractive answerer, or the LLM one falling back to it when the endpoint fails
+        or is known to be down."""
         if mode == "llm":
-            return FallbackAnswerer(self.llm, self.extractive)
+            return FallbackAnswerer(self.llm, self.extractive, self.llm_watch)
         return self.extractive
 
     # -- retrieving -------------------------------------------------------------------------
@@ -308,11 +328,15 @@ class Assistant:
         """The model rewrites a follow-up; if that call fails, the offline rewrite stands."""
         from assistant.llm import clean_rewrite, rewrite_messages
 
+        if self.llm_watch.down_reason() is not None:
+            return fallback  # known down: the question does not wait for it
         try:
             reply = self.llm.client.complete(rewrite_messages(question, history), max_tokens=120)
         except LLMError as exc:
             log.warning("LLM rewrite failed, using the offline rewrite: %s", exc)
+            self.llm_watch.record(exc)
             return fallback
+        self.llm_watch.record(None)
         return clean_rewrite(reply.text, question)
 
     def ask(

@@ -11,23 +11,63 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# the one URL masker, re-exported: every message that names a URL shows it through it
+from index.urls import display_url, url_secrets
+
+__all__ = [
+    "CALIBRATION_FILE",
+    "DEFAULT_DECLINE_THRESHOLD",
+    "MAX_QUESTION_CHARS",
+    "Settings",
+    "calibrated_defaults",
+    "display_url",
+    "load_settings",
+    "mask_secret",
+    "url_secrets",
+]
+
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 MAX_QUESTION_CHARS = 2000
+DEFAULT_DECLINE_THRESHOLD = 0.45  # before any calibration, or with the calibration file removed
 
 
 @lru_cache(maxsize=1)
 def calibrated_defaults() -> dict[str, Any]:
-    """Values chosen on data by ``assistant eval calibrate``; empty if the file is missing."""
+    """Values chosen on data by ``assistant eval calibrate``; empty if the file is missing.
+
+    A file that is there but damaged (cut off, not JSON, no threshold in 0–1) is a ValueError
+    with one sentence, never an empty result: the threshold decides when an answer declines,
+    and a silent fallback to the built-in value would change answers with no word said. A
+    missing file means the built-in ``DEFAULT_DECLINE_THRESHOLD``, as before any calibration.
+    """
     try:
-        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = CALIBRATION_FILE.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return {}
-    return {k: v for k, v in data.items() if k in {"decline_threshold"}}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(_damaged(f"cannot be read: {exc.__class__.__name__}")) from None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ValueError(_damaged("is not valid JSON (cut off?)")) from None
+    threshold = data.get("decline_threshold") if isinstance(data, dict) else None
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise ValueError(_damaged("holds no decline_threshold number"))
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(_damaged(f"holds a decline_threshold of {threshold}, outside 0–1"))
+    return {"decline_threshold": float(threshold)}
+
+
+def _damaged(what: str) -> str:
+    return (
+        f"The calibration file {CALIBRATION_FILE} {what}; restore it, or set "
+        "ASSISTANT_DECLINE_THRESHOLD (then `assistant eval calibrate` writes a new file)"
+    )
 
 
 class Settings(BaseSettings):
@@ -48,7 +88,8 @@ class Settings(BaseSettings):
         description="Passages retrieved per question; the reader reads the best sentences of them.",
     )
     decline_threshold: float = Field(
-        default_factory=lambda: float(calibrated_defaults().get("decline_threshold", 0.45)),
+        None,  # filled from the calibration file by _calibrated_threshold
+        validate_default=True,
         description="Evidence score below which the extractive answerer declines.",
     )
     mode: Literal["extractive", "llm"] | None = Field(
@@ -73,14 +114,31 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(MAX_QUESTION_CHARS, ge=10)
 
+    @field_validator("decline_threshold", mode="before")
+    @classmethod
+    def _calibrated_threshold(cls, value: Any) -> Any:
+        """The calibrated threshold when none is set; read only then, so a threshold set by
+        hand works even while the calibration file is damaged. A validator rather than a
+        default factory, so a damaged file is a validation error every edge shows as one
+        sentence."""
+        if value is None:
+            return calibrated_defaults().get("decline_threshold", DEFAULT_DECLINE_THRESHOLD)
+        return value
+
     @field_validator("chroma_url", "llm_base_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is None or value.strip() == "":
             return None
-        parts = urlsplit(value.strip())
+        # the message names the URL masked: a malformed one is still likely to hold a password
+        shown = display_url(value)
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - raises for a port that is no number (a password, often)
+        except ValueError:
+            raise ValueError(f"{shown!r} is not a valid http(s) URL") from None
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL")
+            raise ValueError(f"{shown!r} is not an http(s) URL")
         return value.strip().rstrip("/")
 
     @property
@@ -103,32 +161,6 @@ class Settings(BaseSettings):
             out[name] = value
         out["effective_mode"] = self.effective_mode
         return out
-
-
-def display_url(url: str) -> str:
-    """The URL safe to show: no ``user:password@`` part, and every query value masked (keys
-    travel as ``?key=…`` on some services)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.username is not None or parts.password is not None:
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-    query = parts.query
-    if query:
-        query = "&".join(
-            f"{pair.split('=', 1)[0]}=****" if "=" in pair else "****" for pair in query.split("&")
-        )
-    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=""))
-
-
-def url_secrets(url: str | None) -> list[str]:
-    """The secret parts of a URL (password, query values), to redact from any text."""
-    if not url:
-        return []
-    parts = urlsplit(url)
-    found = [parts.password or "", parts.username or ""]
-    found += [pair.split("=", 1)[1] for pair in parts.query.split("&") if "=" in pair]
-    return [s for s in found if len(s) >= 4]
 
 
 def mask_secret(secret: str | None) -> str | None:

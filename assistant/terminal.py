@@ -10,6 +10,7 @@ import re
 
 from rich.markup import escape
 
+from assistant.invisible import reveal_invisible
 from assistant.types import Answer
 
 # ANSI/VT escape sequences (CSI "ESC [ … final", OSC "ESC ] … BEL|ESC \\", and two-byte ESC x),
@@ -25,8 +26,10 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def plain(text: str) -> str:
-    """``text`` without escape sequences or control characters (newline and tab kept)."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+    """``text`` without escape sequences or control characters (newline and tab kept), and
+    with invisible formatting characters (bidi overrides, zero-width) shown as ``<U+XXXX>``:
+    a terminal would obey an override and show the text around it reversed."""
+    return reveal_invisible(_CONTROLS.sub("", _ESCAPES.sub("", text)))
 
 
 def shown(text: str) -> str:

@@ -36,6 +36,7 @@ from index.embedding import WordLlamaEmbeddingFunction, get_embedding_function
 from index.errors import StoreError, StoreUnavailableError
 from index.files import write_whole
 from index.types import Chunk, Document
+from index.urls import display_url
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def make_client(config: StoreConfig) -> Any:
             client.heartbeat()
         except Exception as exc:
             raise StoreUnavailableError(
-                f"No Chroma server answers at {config.chroma_url}; start one with "
+                f"No Chroma server answers at {display_url(config.chroma_url)}; start one with "
                 f"`chroma run` or unset ASSISTANT_CHROMA_URL."
             ) from exc
         return client

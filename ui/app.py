@@ -37,21 +37,33 @@ from assistant.conversation import (  # noqa: E402
     export_json,
     export_markdown,
     feedback_record,
-    paragraph_spans,
 )
+from assistant.endpoint import RECHECK_SECONDS  # noqa: E402
 from assistant.errors import USER_ERRORS, SourceError  # noqa: E402
 from assistant.logs import setup_logging  # noqa: E402
 from assistant.service import Assistant, read_upload  # noqa: E402
 from assistant.settings import Settings, load_settings  # noqa: E402
 from assistant.types import Answer, Document, Turn  # noqa: E402
-from ui.formatting import escape_markdown, highlight_html, llm_endpoint_label  # noqa: E402
-from ui.pool import AssistantPool, settings_key  # noqa: E402
+from ui.formatting import (  # noqa: E402
+    article_facts,
+    article_pages,
+    escape_markdown,
+    highlight_html,
+    llm_endpoint_label,
+    where_label,
+)
+from ui.pool import AssistantPool  # noqa: E402
 from ui.views import render_answer  # noqa: E402
 
 log = logging.getLogger("ui.app")
 
 GENERIC_ERROR = "Something went wrong; details are in the log."
 UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm"]
+# An article, not a library: news and long reads stay far below this, and indexing a larger
+# text on a page that waits for it is the wrong tool (``assistant index`` is the right one).
+# .streamlit/config.toml sets the same bound for the server (server.maxUploadSize).
+MAX_ARTICLE_MB = 2
+MAX_ARTICLE_BYTES = MAX_ARTICLE_MB * 1024 * 1024
 EXAMPLES = [
     "Who decides NATO's relationship with Ukraine?",
     "How many soldiers has Russia moved to the Ukrainian border?",
@@ -71,22 +83,25 @@ def assistant_pool() -> AssistantPool:
     return AssistantPool(max_size=8)
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def llm_health(key: str, _assistant: Assistant) -> tuple[bool, str]:
-    """Whether the LLM endpoint answers, and why not; checked at most every 30 s per settings.
+def llm_status(assistant: Assistant) -> tuple[str, str]:
+    """The endpoint's state ("up", "down", "checking") and why, never waiting for a check.
 
-    ``key`` (the settings digest) is the cache key; the assistant itself is not hashed.
+    Why not a check here: an endpoint that accepts connections and never answers held the
+    page's first render for the whole read timeout. The assistant keeps the verdict and checks
+    in the background (``assistant.endpoint``); this run shows what is known now.
     """
     try:
-        health = _assistant.llm_health()
+        status = assistant.llm_status()
     except USER_ERRORS as exc:
-        return False, str(exc)
+        return "down", str(exc)
     except Exception:
-        log.exception("LLM health check failed")
-        return False, GENERIC_ERROR
-    if health is None:
-        return False, "No LLM endpoint is configured."
-    return bool(health.ok), str(health.detail)
+        log.exception("LLM status failed")
+        return "down", GENERIC_ERROR
+    if status is None:
+        return "down", "No LLM endpoint is configured."
+    if status.state == "unknown":
+        return "checking", "Checking the endpoint…"
+    return status.state, status.detail
 
 
 # -- state -----------------------------------------------------------------------------------
@@ -135,6 +150,16 @@ def exchanges(messages: Sequence[dict[str, Any]]) -> list[Exchange]:
         for m in messages
         if m["role"] == "assistant" and m.get("answer") is not None
     ]
+
+
+def too_large(name: str, size: int) -> str | None:
+    """The sentence refusing an article over ``MAX_ARTICLE_BYTES``; None when it fits."""
+    if size <= MAX_ARTICLE_BYTES:
+        return None
+    return (
+        f"{name} is {size / 1024 / 1024:.1f} MB, more than the {MAX_ARTICLE_MB} MB this page "
+        "takes; index it with `assistant index FILE` and reload the page to chat about it."
+    )
 
 
 def one_sentence(exc: BaseException) -> str:
@@ -208,8 +233,11 @@ def sidebar_own_article(settings: Settings) -> None:
             placeholder="Paste an article here; its first line is taken as the title.",
         )
         if st.button("Chat about this text", key="use_paste", icon=":material/chat:"):
+            refusal = too_large("The pasted text", len(text.encode("utf-8")))
             if not text.strip():
                 st.error("Paste some text first; the box is empty.")
+            elif refusal:
+                st.error(escape_markdown(refusal))
             else:
                 try:
                     doc = read_upload("pasted.txt", text.encode("utf-8"), "pasted")
@@ -219,17 +247,21 @@ def sidebar_own_article(settings: Settings) -> None:
                     index_user_article(settings, doc)
     with upload:
         file = st.file_uploader(
-            "A .txt, .md or .html file", type=UPLOAD_TYPES, key="upload", max_upload_size=20
+            f"A .txt, .md or .html file (up to {MAX_ARTICLE_MB} MB)",
+            type=UPLOAD_TYPES,
+            key="upload",
+            max_upload_size=MAX_ARTICLE_MB,
         )
         if file is not None and file.file_id != ss.upload_seen:
             ss.upload_seen = file.file_id
-            ss.upload_error = None
-            try:
-                doc = read_upload(file.name, file.getvalue())
-            except SourceError as exc:
-                ss.upload_error = str(exc)
-            else:
-                index_user_article(settings, doc)
+            ss.upload_error = too_large(file.name, file.size)
+            if ss.upload_error is None:
+                try:
+                    doc = read_upload(file.name, file.getvalue())
+                except SourceError as exc:
+                    ss.upload_error = str(exc)
+                else:
+                    index_user_article(settings, doc)
         if file is not None and ss.upload_error and file.file_id == ss.upload_seen:
             st.error(escape_markdown(ss.upload_error))
     if ss.corpus is not None:
@@ -246,12 +278,15 @@ def sidebar_answering(settings: Settings, assistant: Assistant) -> tuple[int, bo
     st.subheader("Answering")
     if settings.effective_mode == "llm" and settings.llm_base_url:
         label = llm_endpoint_label(settings).replace("`", "")
-        healthy, detail = llm_health(settings_key(settings), assistant)
-        dot = ":green[●]" if healthy else ":red[●]"
+        state, detail = llm_status(assistant)
+        dot = {"up": ":green[●]", "down": ":red[●]"}.get(state, ":gray[●]")
         st.markdown(f"{dot} **LLM** `{label}`")
-        if not healthy:
+        if state == "checking":
+            st.caption(escape_markdown(detail))
+        elif state == "down":
             st.caption(
-                f"{escape_markdown(detail)} Answers fall back to extractive quotes meanwhile."
+                f"{escape_markdown(detail)} Answers are offline quotes, at once, until a check "
+                f"in the background (every {RECHECK_SECONDS:.0f} s) finds it answering again."
             )
     elif settings.effective_mode == "llm":
         st.markdown("**LLM**, but no endpoint is configured (ASSISTANT\\_LLM\\_BASE\\_URL).")
@@ -341,13 +376,40 @@ def header(assistant: Assistant, is_shipped: bool) -> None:
     title = docs[0].title if len(docs) == 1 else f"{len(docs)} articles"
     st.caption("Article assistant · answers only from the article, quoted word for word")
     st.header(escape_markdown(title), anchor=False)
-    words = sum(len(d.text.split()) for d in docs)
-    paragraphs = sum(len(paragraph_spans(d.text)) for d in docs)
+    facts = [article_facts(d.text) for d in docs]
+    paragraphs, words = sum(p for p, _ in facts), sum(w for _, w in facts)
     origin = "the shipped article" if is_shipped else "your article"
     st.caption(f"Chatting about {origin} · {paragraphs} paragraphs · {words:,} words")
     if len(docs) == 1:
-        with st.expander("Read the whole article", icon=":material/menu_book:"):
-            st.markdown(highlight_html(docs[0].text, []), unsafe_allow_html=True)
+        read_article(docs[0])
+
+
+def read_article(doc: Document) -> None:
+    """The article behind a toggle, a page at a time.
+
+    Why not an expander: a collapsed expander's content is still sent on every rerun, and a
+    long article sent with every question froze the browser tab. Off, nothing is sent; on, one
+    page of ``ARTICLE_PAGE_CHARS`` at most.
+    """
+    if not st.toggle("Read the article", key="read_article"):
+        return
+    pages = article_pages(doc.text)
+    number = 1
+    if len(pages) > 1:
+        number = int(
+            st.number_input(
+                f"Page (of {len(pages)})",
+                min_value=1,
+                max_value=len(pages),
+                value=1,
+                step=1,
+                key=f"article_page-{doc.content_hash[:12]}",
+            )
+        )
+    start, end = pages[number - 1]
+    st.markdown(highlight_html(doc.text, [], (start, end)), unsafe_allow_html=True)
+    if len(pages) > 1:
+        st.caption(f"Page {number} of {len(pages)} · {where_label(doc.text, start, end)}")
 
 
 def feedback(message: dict[str, Any], settings: Settings, doc_id: str | None) -> None:

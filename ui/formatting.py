@@ -5,25 +5,36 @@ throughout, because articles, questions and quotes are data a stranger may have 
 
 - Markdown bodies pass every piece of such text through ``escape_markdown``;
 - the one HTML body (the article with cited spans highlighted) passes every piece of article
-  text through ``html.escape`` and adds only the tags built here.
+  text through ``html.escape`` and adds only the tags built here;
+- both show invisible formatting characters (bidi overrides, zero-width) as ``<U+XXXX>``
+  (``assistant.invisible``), after the offsets are applied, so highlights stay where they are.
 """
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from urllib.parse import urlsplit
 
-from assistant.conversation import escape_markdown, paragraph_number, paragraph_spans
+from assistant.conversation import escape_markdown as _markdown_literal
+from assistant.conversation import paragraph_spans
+from assistant.invisible import reveal_invisible
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, Passage
 
 __all__ = [
+    "ARTICLE_PAGE_CHARS",
+    "ARTICLE_WINDOW_CHARS",
     "Span",
     "answer_markdown",
+    "article_facts",
+    "article_pages",
+    "article_window",
     "blockquote",
     "citation_caption",
     "escape_markdown",
@@ -41,6 +52,23 @@ ARTICLE_STYLE = (
     "font-family:Georgia,'Times New Roman',serif;font-size:1rem;line-height:1.65;"
     "max-height:28rem;overflow-y:auto;padding:.25rem .75rem .25rem 0"
 )
+# Bounds on the article text one run sends. Every rerun sends the whole page again, an article
+# view under each answer of the chat included: a view of a 20 MB article sent twice per rerun
+# froze the browser tab. An answer's view shows its quote amid the neighbouring paragraphs;
+# the whole article is read on demand, one page at a time.
+ARTICLE_WINDOW_CHARS = 6_000
+ARTICLE_PAGE_CHARS = 30_000
+ELLIPSIS_STYLE = "margin:0 0 .8em 0;opacity:.6"
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` made literal for Markdown, its invisible formatting characters (bidi
+    overrides, zero-width) shown as ``<U+XXXX>`` markers, so nothing reads reversed or hidden.
+
+    Every piece of untrusted text on the page goes through here (or ``_escape_html``); the
+    values themselves (quotes, offsets) are left exact.
+    """
+    return _markdown_literal(reveal_invisible(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +161,66 @@ def _escape_keeping_spaces(text: str) -> str:
     return lead + escape_markdown(core) + trail
 
 
+@lru_cache(maxsize=4)
+def _paragraph_starts(text: str) -> tuple[int, ...]:
+    """Where each paragraph starts; cached, as each caption asks and an article can be long
+    (the same ``Document`` text object comes back on every rerun, so a hit costs nothing)."""
+    return tuple(start for start, _ in paragraph_spans(text))
+
+
+@lru_cache(maxsize=4)
+def article_facts(text: str) -> tuple[int, int]:
+    """(paragraphs, words) of an article, for the header; cached like ``_paragraph_starts``."""
+    return len(_paragraph_starts(text)), len(text.split())
+
+
+def _paragraph_number(text: str, offset: int) -> int:
+    return max(1, bisect.bisect_right(_paragraph_starts(text), offset))
+
+
 def where_label(doc_text: str, start: int, end: int | None = None) -> str:
     """Where a span stands, for a reader: "paragraph 3 of 20" or "paragraphs 1–3 of 20"."""
-    total = len(paragraph_spans(doc_text))
-    first = paragraph_number(doc_text, start)
-    last = paragraph_number(doc_text, end - 1) if end is not None and end > start else first
+    total = len(_paragraph_starts(doc_text))
+    first = _paragraph_number(doc_text, start)
+    last = _paragraph_number(doc_text, end - 1) if end is not None and end > start else first
     if last > first:
         return f"paragraphs {first}–{last} of {total}"
     return f"paragraph {first} of {total}"
+
+
+def article_window(
+    text: str, spans: Sequence[Span], budget: int = ARTICLE_WINDOW_CHARS
+) -> tuple[int, int]:
+    """The part of ``text`` to show around ``spans``: all of it when it fits ``budget``, else
+    at most ``budget`` characters centred on the spans, cut at line breaks where one lies
+    outside them. Spans farther apart than ``budget`` get the first one's neighbourhood."""
+    n = len(text)
+    if n <= budget:
+        return 0, n
+    lo = min((s.start for s in spans), default=0)
+    hi = min(max((s.end for s in spans), default=lo), lo + budget)
+    start = max(0, lo - (budget - (hi - lo)) // 2)
+    end = min(n, start + budget)
+    start = max(0, end - budget)
+    if start > 0 and (cut := text.find("\n", start, lo)) != -1:
+        start = cut + 1
+    if end < n and (cut := text.rfind("\n", hi, end)) != -1:
+        end = cut
+    return start, end
+
+
+def article_pages(text: str, size: int = ARTICLE_PAGE_CHARS) -> list[tuple[int, int]]:
+    """``text`` cut into pages of at most ``size`` characters, at a line break in the second
+    half of each page where there is one (the whole article, read on demand)."""
+    pages: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    while start < n:
+        end = min(n, start + size)
+        if end < n and (cut := text.rfind("\n", start + size // 2, end)) != -1:
+            end = cut + 1
+        pages.append((start, end))
+        start = end
+    return pages or [(0, 0)]
 
 
 def citation_caption(citation: Citation, title: str, doc_text: str | None) -> str:
@@ -169,8 +249,9 @@ def passage_caption(passage: Passage, title: str, doc_text: str | None) -> str:
     return " · ".join(parts)
 
 
-def highlight_html(text: str, spans: Sequence[Span]) -> str:
-    """The whole document as HTML, one ``<p>`` per paragraph, every cited span in ``<mark>``.
+def highlight_html(text: str, spans: Sequence[Span], window: tuple[int, int] | None = None) -> str:
+    """The document, or its ``window`` (offsets), as HTML: one ``<p>`` per paragraph, every
+    cited span in ``<mark>``, an ellipsis where the window leaves text out.
 
     Every piece of document text goes through ``html.escape``; the only tags are the ones
     written here. The result holds no newline, because Streamlit's Markdown ends a raw HTML
@@ -178,7 +259,18 @@ def highlight_html(text: str, spans: Sequence[Span]) -> str:
     A span crossing a paragraph break is marked in each paragraph it touches; overlapping
     spans merge, and each span's marker follows its last character.
     """
+    total = len(text)
+    first, last = window or (0, total)
+    if window is not None:
+        spans = [
+            Span(max(s.start, first) - first, min(s.end, last) - first, s.n)
+            for s in spans
+            if s.start < last and s.end > first
+        ]
+        text = text[first:last]
     parts: list[str] = [f'<div class="article-view" style="{ARTICLE_STYLE}">']
+    if first > 0:
+        parts.append(f'<p style="{ELLIPSIS_STYLE}">…</p>')
     paragraphs = paragraph_spans(text)
     next_starts = [s for s, _ in paragraphs[1:]] + [len(text)]
     for (p_start, p_end), next_start in zip(paragraphs, next_starts, strict=True):
@@ -204,6 +296,8 @@ def highlight_html(text: str, spans: Sequence[Span]) -> str:
             chunk += "".join(f'<sup style="{SUP_STYLE}">[{n}]</sup>' for n in ending)
             pieces.append(chunk)
         parts.append('<p style="margin:0 0 .8em 0">' + "".join(pieces) + "</p>")
+    if last < total:
+        parts.append(f'<p style="{ELLIPSIS_STYLE}">…</p>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -216,7 +310,7 @@ _MARKDOWN_ENTITIES = {ord(c): f"&#{ord(c)};" for c in "[]()!*_`#~|\\{}"}
 def _escape_html(text: str) -> str:
     """Escaped text (HTML and Markdown) with its line breaks as ``<br>`` (the only newlines a
     paragraph holds; ``\r`` and Unicode line separators count as breaks too)."""
-    text = re.sub(r"\r\n|[\r\u2028\u2029\x85\x0b\x0c]", "\n", text)
+    text = re.sub(r"\r\n|[\r\u2028\u2029\x85\x0b\x0c]", "\n", reveal_invisible(text))
     return html.escape(text, quote=True).translate(_MARKDOWN_ENTITIES).replace("\n", "<br>")
 
 

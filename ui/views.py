@@ -1,9 +1,11 @@
 """Streamlit views of one answer: the text, citation cards, the article view, passages.
 
 Each function draws into the current container (the page calls them inside
-``st.chat_message``). Text from articles, questions and answers only reaches the page through
-``ui.formatting`` (escaped Markdown); the one ``unsafe_allow_html`` call renders
-``highlight_html``, whose every piece of article text is HTML-escaped.
+``st.chat_message``). Everything drawn here is sent again on every rerun, so the article view
+under an answer is bounded (``ui.formatting.article_window``). Text from articles, questions
+and answers only reaches the page through ``ui.formatting`` (escaped Markdown); the one
+``unsafe_allow_html`` call renders ``highlight_html``, whose every piece of article text is
+HTML-escaped.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from assistant.types import Answer, Document, Passage
 from ui.formatting import (
     Span,
     answer_markdown,
+    article_window,
     blockquote,
     citation_caption,
     escape_markdown,
@@ -95,7 +98,9 @@ def render_citations(answer: Answer, documents: Mapping[str, Document]) -> None:
 
 
 def render_article_views(answer: Answer, documents: Mapping[str, Document]) -> None:
-    """For each cited document, an expander with the whole article and the cited spans marked."""
+    """For each cited document, an expander with the cited spans marked in the article: all of
+    it when it is short, else the quotes amid their neighbouring paragraphs (the page sends
+    every answer's view on every rerun, so a long article is never sent whole here)."""
     by_doc: dict[str, list[Span]] = {}
     for c in answer.citations:
         by_doc.setdefault(c.doc_id, []).append(Span(c.start, c.end, c.n))
@@ -104,8 +109,15 @@ def render_article_views(answer: Answer, documents: Mapping[str, Document]) -> N
         if doc is None:
             continue
         label = "Show in the article" if len(by_doc) == 1 else f"Show in “{doc.title}”"
+        window = article_window(doc.text, spans)
         with st.expander(escape_markdown(label), icon=":material/article:"):
-            st.markdown(highlight_html(doc.text, spans), unsafe_allow_html=True)
+            st.markdown(highlight_html(doc.text, spans, window), unsafe_allow_html=True)
+            if window != (0, len(doc.text)):
+                where = where_label(doc.text, *window)
+                st.caption(
+                    f"Showing {where}, around the quote; “Read the article” at the top shows "
+                    "all of it, a page at a time."
+                )
 
 
 def render_passage(passage: Passage, documents: Mapping[str, Document], *, scores: bool) -> None:

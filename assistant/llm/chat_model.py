@@ -27,6 +27,7 @@ from pydantic import ConfigDict
 
 from assistant.llm.client import LLMClient
 from assistant.llm.wire import Completion, Message, StreamEvent
+from assistant.settings import display_url
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -89,7 +90,8 @@ class ChatOpenAICompatible(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.client.model, "base_url": self.client.base_url}
+        # LangChain puts these into traces and caches' keys: the URL goes masked
+        return {"model": self.client.model, "base_url": display_url(self.client.base_url)}
 
     def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}

@@ -15,7 +15,6 @@ that is not this shape at all (the answerer then reads it as a free-text answer 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any
 from pydantic_core import from_json
 
 from assistant.llm.prompt import fence_for
-from assistant.llm.wire import Message
+from assistant.llm.wire import Message, loads
 
 # The model reads this many sentences, the best by the reader's ranking, in the article's order.
 # Reading the prompt is most of a small model's time on a CPU (the 1.5B reads 50–100 tokens/s on
@@ -148,7 +147,10 @@ _TEXT_KEYS = ("text", "claim", "statement")
 
 
 def _json_object(text: str) -> Any:
-    """The reply's JSON object: whole, inside a code fence, or the outermost ``{…}``."""
+    """The reply's JSON object: whole, inside a code fence, or the outermost ``{…}``.
+
+    LLMBadResponseError when a candidate is nested too deeply to parse: such a reply is no
+    answer, so the caller falls back to the offline one."""
     candidates = [text.strip()]
     candidates += [m.group(1).strip() for m in _FENCED.finditer(text)]
     start, end = text.find("{"), text.rfind("}")
@@ -156,7 +158,7 @@ def _json_object(text: str) -> Any:
         candidates.append(text[start : end + 1])
     for candidate in candidates:
         try:
-            return json.loads(candidate)
+            return loads(candidate, "the model's reply")
         except ValueError:
             continue
     return None

@@ -16,8 +16,9 @@ and the mapping. The client raises the mapped error ``from`` the httpx exception
     ├── LLMRefusedError      other HTTP 4xx (404 hints at the base URL)
     └── LLMBadResponseError  HTTP 5xx after the retries, any other status; a connection that
                              broke mid-answer (ReadError, RemoteProtocolError, CloseError);
-                             every other httpx error; malformed JSON and cut or oversized
-                             streams (raised by ``wire``, ``stream`` and the client)
+                             every other httpx error; malformed or too deeply nested JSON,
+                             cut or oversized streams (raised by ``wire``, ``stream``,
+                             ``claims`` and the client)
 
 Only a few hundred characters of what a server said are quoted, and always through ``redact``:
 a server may echo the API key back.

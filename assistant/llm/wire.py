@@ -73,9 +73,25 @@ def _parse_usage(raw: Any) -> Usage | None:
     return Usage(_int("prompt_tokens"), _int("completion_tokens"), _int("total_tokens"))
 
 
-def _loads(data: str | bytes, what: str) -> Any:
+def loads(data: str | bytes, what: str) -> Any:
+    """``data`` parsed as JSON: ValueError when it is not JSON, LLMBadResponseError when it is
+    nested too deeply to parse.
+
+    Why the depth needs its own error: Python's parser recurses once per level, so ``[``
+    repeated 100,000 times raises RecursionError, which no ``except ValueError`` catches and
+    which would end the program instead of falling back to the offline answer.
+    """
     try:
         return json.loads(data)
+    except RecursionError as exc:
+        raise LLMBadResponseError(
+            f"The LLM endpoint sent JSON nested too deeply to read ({what})."
+        ) from exc
+
+
+def _loads(data: str | bytes, what: str) -> Any:
+    try:
+        return loads(data, what)
     except (ValueError, UnicodeDecodeError) as exc:
         raise LLMBadResponseError(f"The LLM endpoint sent malformed JSON ({what}).") from exc
 

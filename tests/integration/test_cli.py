@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,121 @@ def test_escape_sequences_in_an_article_never_reach_the_terminal_in_ask(tmp_path
     printed = done.stdout + done.stderr
     assert b"leaves at noon every day" in done.stdout
     assert b"\x1b" not in printed and b"\x07" not in printed and "\x9b".encode() not in printed
+
+
+SECRET = "hunter2-SECRET-77"
+BAD_URLS = [
+    f"htp://user:{SECRET}@127.0.0.1:8080/v1",  # a typo in the scheme
+    f"http://user:{SECRET}@[::1/v1",  # a bracket left open: not parsable at all
+    f"http://user:{SECRET}/v1",  # the password where the port would be
+    f"htp://127.0.0.1:8080/v1?key={SECRET}",  # a key as a query value
+    f"{SECRET}@127.0.0.1/v1?api_key={SECRET}&x=1",  # no scheme at all
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+@pytest.mark.parametrize("command", [["config"], ["config", "--json"], ["ask", "Where?"]])
+def test_a_bad_url_in_env_is_one_sentence_without_its_secret(
+    tmp_path: Path, url: str, command: list[str]
+) -> None:
+    """A malformed base URL (from .env) gets one sentence naming it, its password and query
+    values masked: the secret is printed nowhere."""
+    (tmp_path / ".env").write_text(f"ASSISTANT_LLM_BASE_URL={url}\n", encoding="utf-8")
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1
+    assert "Setting llm_base_url is invalid" in result.stderr
+    assert "URL" in result.stderr and "Traceback" not in result.output
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_good_url_with_secrets_is_shown_masked(tmp_path: Path) -> None:
+    from tests.chroma_server import free_port
+
+    url = f"http://user:{SECRET}@127.0.0.1:{free_port()}/v1?key={SECRET}"
+    (tmp_path / ".env").write_text(
+        f"ASSISTANT_LLM_BASE_URL={url}\nASSISTANT_CHROMA_URL={url.removesuffix('/v1')}\n",
+        encoding="utf-8",
+    )
+    for command in (["config"], ["config", "--check"], ["ask", "Where?"]):
+        result = runner.invoke(app, command)
+        assert SECRET not in result.stdout + result.stderr, command
+        assert "Traceback" not in result.output
+    shown = runner.invoke(app, ["config", "--json"])
+    assert json.loads(shown.stdout)["llm_base_url"].endswith("@") is False
+    assert "127.0.0.1" in json.loads(shown.stdout)["llm_base_url"]
+    asked = runner.invoke(app, ["ask", "Where?"])
+    assert asked.exit_code == 1 and "No Chroma server answers at http://127.0.0.1:" in asked.stderr
+
+
+@pytest.fixture
+def calibration_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The calibration file the settings read, moved to a temp path the test writes."""
+    import assistant.settings as settings_module
+
+    path = tmp_path / "calibration.json"
+    monkeypatch.setattr(settings_module, "CALIBRATION_FILE", path)
+    settings_module.calibrated_defaults.cache_clear()
+    yield path
+    settings_module.calibrated_defaults.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{\n  "decline_threshold": 0.',  # cut off mid-write
+        "",
+        "[0.58]",
+        '{"decline_threshold": "high"}',
+        '{"decline_threshold": 7}',
+        '{"decline_threshold": true}',
+        '{"chosen_by": "assistant eval calibrate"}',
+    ],
+)
+def test_a_damaged_calibration_file_is_one_sentence(calibration_file: Path, content: str) -> None:
+    """A damaged calibration file stops every command with one sentence naming it and the way
+    out, instead of silently answering with another decline threshold."""
+    calibration_file.write_text(content, encoding="utf-8")
+    for command in (["config"], ["ask", "Where is NATO headquartered?"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, result.output
+        assert str(calibration_file) in result.stderr and "Traceback" not in result.output
+        assert "ASSISTANT_DECLINE_THRESHOLD" in result.stderr
+
+
+def test_a_threshold_set_by_hand_needs_no_calibration_file(
+    calibration_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calibration_file.write_text('{"decline_threshold": 0.', encoding="utf-8")
+    monkeypatch.setenv("ASSISTANT_DECLINE_THRESHOLD", "0.5")
+    result = runner.invoke(app, ["config", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["decline_threshold"] == 0.5
+
+
+def test_a_missing_calibration_file_means_the_built_in_threshold(calibration_file: Path) -> None:
+    from assistant.settings import DEFAULT_DECLINE_THRESHOLD
+
+    result = runner.invoke(app, ["config", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["decline_threshold"] == DEFAULT_DECLINE_THRESHOLD
+
+
+def test_bidi_overrides_in_an_article_are_shown_as_markers_and_kept_in_the_data(
+    tmp_path: Path,
+) -> None:
+    """An article that hides reversed text behind a right-to-left override: `ask` prints a
+    visible marker where the override stands, while `ask --json` keeps the quote exact."""
+    story = tmp_path / "spoof.txt"
+    story.write_text(
+        "Fund news\n\nThe fund pays a fee of \u202e0001$\u202c to every member each year.\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["index", str(story)]).exit_code == 0
+    shown = runner.invoke(app, ["ask", "What fee does the fund pay to every member?"])
+    assert shown.exit_code == 0, shown.output
+    assert "\u202e" not in shown.output and "\u202c" not in shown.output
+    assert "fee of <U+202E>0001$<U+202C> to every member" in shown.stdout
+    data = json.loads(runner.invoke(app, ["ask", "--json", "What fee does the fund pay?"]).stdout)
+    c = data["citations"][0]
+    text = story.read_text(encoding="utf-8")
+    assert "\u202e0001$\u202c" in c["quote"] and text[c["start"] : c["end"]] == c["quote"]

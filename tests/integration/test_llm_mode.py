@@ -14,7 +14,9 @@ from assistant.service import Assistant
 from assistant.settings import load_settings
 from assistant.types import Turn
 from tests.chroma_server import free_port
-from tests.llm_server import LLMServer, answer, malformed, status
+from tests.llm_server import LLMServer, answer, json_reply, malformed, stall, status
+
+NESTED = "[" * 100_000  # deeper than Python's recursion limit: json.loads cannot read it
 
 ARTICLE_QUOTE = "NATO’s relationship with Ukraine will be decided by 30 NATO allies and Ukraine"
 runner = CliRunner()
@@ -61,12 +63,22 @@ def test_llm_refusal_is_ungrounded(llm_assistant: Assistant, llm_server: LLMServ
     assert got.grounded is False and got.citations == []
 
 
-@pytest.mark.parametrize("failure", ["500", "malformed"])
+FAILURES = {
+    "500": [status(500)] * 3,
+    "malformed": [malformed()],
+    "a reply of deeply nested JSON": [answer(NESTED)],
+    "a body of deeply nested JSON": [json_reply(NESTED.encode())],
+    "a reply of nested claims": [answer('{"answerable": true, "claims": ' + NESTED)],
+}
+
+
+@pytest.mark.parametrize("failure", FAILURES)
 def test_failing_endpoint_falls_back_to_extractive(
     llm_assistant: Assistant, llm_server: LLMServer, failure: str
 ) -> None:
-    replies = [status(500)] * 3 if failure == "500" else [malformed()]
-    llm_server.enqueue(*replies)
+    """Every bad response, however odd (even JSON too deep to parse), gets the offline answer
+    with the reason, never a traceback."""
+    llm_server.enqueue(*FAILURES[failure])
     got = llm_assistant.ask("Who decides NATO's relationship with Ukraine?")
     assert got.mode == "extractive"
     assert got.fallback_reason and "offline extractive answer" in got.fallback_reason
@@ -83,6 +95,37 @@ def test_endpoint_down_falls_back_quickly(tmp_path: Path) -> None:
     got = Assistant.open(settings).ask("Where is NATO headquartered?")
     assert got.mode == "extractive" and got.fallback_reason
     assert "NATO headquarters in Brussels" in got.citations[0].quote
+
+
+def test_a_hanging_endpoint_is_waited_for_once_not_per_question(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    """An endpoint that accepts and never answers: the first question waits for the read
+    timeout and falls back; the next ones fall back at once, sending it nothing, and say so."""
+    llm_server.set_handler(lambda body: stall())
+    settings = load_settings(
+        data_dir=tmp_path / "d",
+        llm_base_url=llm_server.base_url,
+        llm_model="scripted",
+        llm_max_retries=0,
+        llm_read_timeout=0.5,
+    )
+    assistant = Assistant.open(settings)
+    first = assistant.ask("Who decides NATO's relationship with Ukraine?")
+    assert first.mode == "extractive" and "timed out" in (first.fallback_reason or "")
+    sent = len(llm_server.requests)
+    assert sent == 1
+    again = assistant.ask("Where is NATO headquartered?")
+    follow_up = assistant.ask(
+        "And who leads it?", [Turn(role="user", content="Where is NATO headquartered?")]
+    )
+    assert len(llm_server.requests) == sent  # neither waited on the endpoint again
+    for got in (again, follow_up):
+        assert got.mode == "extractive" and got.fallback_reason
+        assert "is down" in got.fallback_reason and "\n" not in got.fallback_reason
+    assert "NATO headquarters in Brussels" in again.citations[0].quote
+    assert assistant.llm_status().state == "down"
+    llm_server.release()
 
 
 def test_streamed_answer_then_verified(llm_assistant: Assistant, llm_server: LLMServer) -> None:
@@ -116,6 +159,18 @@ def test_cli_exit_code_says_it_fell_back(monkeypatch, llm_server: LLMServer) -> 
     assert result.exit_code == FELL_BACK
     assert "Fell back to the offline answer" in result.stderr
     assert json.loads(result.stdout)["mode"] == "extractive"
+
+
+def test_cli_falls_back_when_the_reply_is_nested_too_deep(
+    monkeypatch, llm_server: LLMServer
+) -> None:
+    """A reply of 100,000 opening brackets: the offline answer, exit code 3, one sentence."""
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", llm_server.base_url)
+    llm_server.enqueue(answer(NESTED))
+    result = runner.invoke(app, ["ask", "Where is NATO headquartered?"])
+    assert result.exit_code == FELL_BACK, result.output
+    assert "nested too deeply" in result.stderr and "Traceback" not in result.output
+    assert "NATO headquarters in Brussels" in result.stdout
 
 
 def test_config_check_does_a_round_trip_and_masks_the_key(

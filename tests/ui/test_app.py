@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -504,6 +505,111 @@ def test_pasted_html_and_links_are_shown_as_text(app: AppTest) -> None:
     assert user.markdown[0].value == "Is \\<b\\>this\\</b\\> \\[safe\\]\\(http\\://x\\)?"
 
 
+SPOOF = """Fund news
+
+The fund pays a fee of \u202e0001$\u202c to every member each year.
+
+Members meet in the \u2066hall\u2069 every spring.
+"""
+HIDDEN = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u200b\ufeff")
+
+
+def test_bidi_overrides_are_visible_markers_on_the_page(app: AppTest) -> None:
+    """Text that reads reversed behind a right-to-left override shows the override as a marker
+    in the title, the answer, its card and the article view; the stored citation stays the
+    article's exact characters."""
+    paste_article(app, SPOOF)
+    ask(app, "What fee does the fund pay to every member?")
+    answer = last_answer(app)
+    bodies = [b for m in app.chat_message for b in texts(m) + html_bodies(m)]
+    bodies += [b for m in app.chat_message for e in m.expander for b in html_bodies(e)]
+    bodies += [c.value for c in app.caption] + [h.value for h in app.header]
+    assert bodies and not any(HIDDEN & set(body) for body in bodies)
+    assert any("fee of <U+202E>0001$<U+202C> to every member" in q for q in quotes(answer))
+    stored = app.session_state["messages"][-1]["answer"]
+    doc = app.session_state["corpus"][0]
+    for c in stored.citations:
+        assert doc.text[c.start : c.end] == c.quote
+    assert any("\u202e0001$\u202c" in c.quote for c in stored.citations)
+
+
+def test_highlight_html_reveals_bidi_overrides_and_keeps_spans() -> None:
+    text = "Pay \u202e0001$\u202c now."
+    body = highlight_html(text, [Span(4, 11, 1)])
+    assert not HIDDEN & set(body)
+    assert "<mark" in body and "&lt;U+202E&gt;0001$&lt;U+202C&gt;</mark>" in body
+
+
+def long_article(paragraphs: int = 4000) -> str:
+    """A made-up log of ~330,000 characters with one fact in its middle."""
+    lines = [
+        f"Harbour log {i}: the ferry number {i} left dock {i % 40} with {i * 7 % 900} passengers."
+        for i in range(paragraphs)
+    ]
+    lines.insert(paragraphs // 2, "The lighthouse keeper, Ana Silva, counted 4,321 gulls.")
+    return "Port diary\n\n" + "\n\n".join(lines) + "\n"
+
+
+def sent_bodies(at: AppTest) -> list[str]:
+    """Every Markdown and HTML body the page sends, wherever it stands."""
+    return [m.value for m in at.markdown] + [c.value for c in at.caption]
+
+
+def reading_view(at: AppTest) -> str:
+    """The article read on demand: the HTML body outside the chat."""
+    in_chat = {b for m in at.chat_message for b in html_bodies(m)}
+    in_chat |= {b for m in at.chat_message for e in m.expander for b in html_bodies(e)}
+    (body,) = [b for b in html_bodies(at) if b not in in_chat]
+    return body
+
+
+def test_a_long_article_is_never_sent_whole(app: AppTest) -> None:
+    """An article of 330,000 characters: no run sends it whole (not in the header, not under
+    each answer); an answer shows the quote marked amid its neighbouring paragraphs, and the
+    article is read on demand, a bounded page at a time."""
+    text = long_article()
+    paste_article(app, text)
+    assert sum(map(len, sent_bodies(app))) < len(text) // 4
+    ask(app, "How many gulls did the lighthouse keeper count?")
+    ask(app, "Which ferry left dock 3?")
+    assert sum(map(len, sent_bodies(app))) < len(text) // 4
+    first = next(m for m in app.chat_message if m.name == "assistant")
+    [view] = [e for e in first.expander if "article" in e.label]
+    (body,) = html_bodies(view)
+    assert re.search(r"<mark[^>]*>The lighthouse keeper, Ana Silva, counted 4,321 gulls\.", body)
+    assert "Harbour log 1999:" in body and "Harbour log 2001:" in body  # its neighbours
+    assert any("paragraphs" in c.value and "of 4002" in c.value for c in view.caption)
+    # the whole article, on demand and a page at a time
+    app.toggle(key="read_article").set_value(True).run()
+    assert not app.exception
+    pages = [n for n in app.number_input if n.key.startswith("article_page")]
+    assert len(pages) == 1 and pages[0].max > 1
+    assert "Harbour log 0:" in reading_view(app)
+    pages[0].set_value(pages[0].max).run()
+    assert "Harbour log 3999:" in reading_view(app) and "Harbour log 0:" not in reading_view(app)
+    assert sum(map(len, sent_bodies(app))) < len(text) // 4
+
+
+def test_an_article_over_the_size_limit_gets_one_sentence(app: AppTest) -> None:
+    """The page takes articles up to 2 MB: a larger upload or paste is refused with one
+    sentence saying the limit and the way to index it anyway, and nothing is indexed."""
+    big = ("Harbour log: the ferry left dock four with nine passengers.\n\n" * 40_000).encode()
+    assert len(big) > 2 * 1024 * 1024
+    app.file_uploader(key="upload").set_value(("huge.txt", big, "text/plain")).run()
+    assert not app.exception
+    (error,) = app.error
+    message = unescape_markdown(error.value)
+    assert "huge.txt" in message and "2 MB" in message and "assistant index" in message
+    assert "\n" not in message and message.endswith(".")
+    assert unescape_markdown(app.header[0].value) == ARTICLE.title
+    app.file_uploader(key="upload").clear().run()
+    app.text_area(key="paste_text").input(big.decode())
+    app.button(key="use_paste").click().run()
+    assert not app.exception
+    assert any("2 MB" in unescape_markdown(e.value) for e in app.error)
+    assert unescape_markdown(app.header[0].value) == ARTICLE.title
+
+
 def test_clear_chat(app: AppTest) -> None:
     ask(app, WHO_DECIDES)
     assert len(app.chat_message) == 2
@@ -565,7 +671,7 @@ def test_llm_down_shows_banner_and_extractive_answer(
     monkeypatch.setenv("ASSISTANT_MODE", "llm")
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
-    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    sidebar = settled_sidebar(at)
     assert f"default @ 127.0.0.1:{closed_port}" in sidebar and ":red[●]" in sidebar
     ask(at, WHO_DECIDES)
     answer = last_answer(at)
@@ -575,6 +681,57 @@ def test_llm_down_shows_banner_and_extractive_answer(
     assert stored.mode == "extractive" and stored.fallback_reason
     assert any(NATO_QUOTE in q for q in quotes(answer))
     assert not at.error
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join([m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption])
+
+
+def settled_sidebar(at: AppTest) -> str:
+    """The sidebar once the background endpoint check has a verdict (the page never waits for
+    it, so the test reruns, a bounded number of times, as a user's clicks would)."""
+    text = sidebar_text(at)
+    for _ in range(200):
+        if ":gray[●]" not in text:
+            break
+        time.sleep(0.05)
+        at.run()
+        text = sidebar_text(at)
+    return text
+
+
+def test_a_hanging_endpoint_delays_neither_the_page_nor_the_questions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An endpoint that accepts connections and never answers: the first run draws the chat
+    box without waiting for the health check (the sidebar says it is checking), and once the
+    check finds it down, questions are answered offline at once, sending it nothing, with one
+    sentence saying why."""
+    from tests.llm_server import LLMServer, stall
+
+    with LLMServer() as server:
+        server.set_handler(lambda body: stall())
+        server.models_reply = stall()
+        monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("ASSISTANT_LLM_MODEL", "scripted")
+        monkeypatch.setenv("ASSISTANT_LLM_READ_TIMEOUT", "1")
+        monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert not at.exception and at.chat_input
+        sidebar = sidebar_text(at)
+        assert "Checking the endpoint" in sidebar and ":red[●]" not in sidebar
+        sidebar = settled_sidebar(at)  # the check ends at its 1 s read timeout
+        assert ":red[●]" in sidebar and "timed out" in sidebar
+        sent = len(server.requests)
+        ask(at, WHO_DECIDES)
+        ask(at, "How many soldiers has Russia moved to the Ukrainian border?")
+        assert len(server.requests) == sent  # no question waited on the endpoint
+        server.release()
+    for message in at.session_state["messages"][1::2]:
+        stored = message["answer"]
+        assert stored.mode == "extractive" and "is down" in stored.fallback_reason
+    assert any(NATO_QUOTE in q for q in quotes(at.chat_message[1]))
+    assert not at.exception and not at.error
 
 
 def test_llm_answer_streams_and_is_verified(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -592,7 +749,7 @@ def test_llm_answer_streams_and_is_verified(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv("ASSISTANT_LLM_MODEL", "scripted")
         at = AppTest.from_file(str(APP), default_timeout=60).run()
         assert not at.exception
-        sidebar = " ".join(m.value for m in at.sidebar.markdown)
+        sidebar = settled_sidebar(at)
         assert ":green[●]" in sidebar and f"scripted @ 127.0.0.1:{server.port}" in sidebar
         ask(at, WHO_DECIDES)
     stored = at.session_state["messages"][-1]["answer"]

@@ -213,6 +213,8 @@ def test_error_event_mid_stream_is_a_bad_response() -> None:
         b'{"choices": []}',
         b'{"choices": [{"message": {"content": 5}}]}',
         b"<html>gateway</html>",
+        b"[" * 100_000,  # nested deeper than any parser's recursion: a bad response too
+        b'{"choices": ' + b"[" * 100_000,
     ],
 )
 def test_malformed_completion_is_a_bad_response(body: bytes) -> None:
@@ -224,6 +226,12 @@ def test_malformed_completion_is_a_bad_response(body: bytes) -> None:
 def test_malformed_stream_event_is_a_bad_response() -> None:
     rec = Recorder(sse_response(chunk("ok "), b"data: {not json\n\n", chunk(finish="stop")))
     with pytest.raises(LLMBadResponseError, match="malformed JSON"):
+        list(make(rec).stream(MESSAGES))
+
+
+def test_a_stream_event_nested_too_deep_is_a_bad_response() -> None:
+    rec = Recorder(sse_response(chunk("ok "), b"data: " + b"[" * 100_000 + b"\n\n"))
+    with pytest.raises(LLMBadResponseError, match="nested too deeply"):
         list(make(rec).stream(MESSAGES))
 
 

@@ -72,3 +72,42 @@ def test_removed_claims_are_listed_with_their_reasons_and_no_escapes() -> None:
     [cited] = [line for line in printed.splitlines() if "cited:" in line]
     assert "cited: “Russian President Vladimir Putin and US leader Joe Biden x x" in cited
     assert cited.rstrip().endswith("…”") and len(cited.strip()) < 200
+
+
+# Trojan-Source-style text: a right-to-left override makes "$1000" read as "0001$" backwards
+SPOOF = "The fee is \u202e0001$\u202c today\u2066x\u2069\u200b.\ufeff\u061c\u200f"
+HIDDEN = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\ufeff"
+
+
+def test_bidi_overrides_and_invisible_controls_show_as_visible_markers() -> None:
+    assert plain(SPOOF) == (
+        "The fee is <U+202E>0001$<U+202C> today<U+2066>x<U+2069><U+200B>.<U+FEFF><U+061C><U+200F>"
+    )
+    assert plain("tag \U000e0041\U000e0042 end") == "tag <U+E0041><U+E0042> end"
+
+
+def test_joiners_that_scripts_and_emoji_need_are_kept() -> None:
+    text = "\U0001f469\u200d\U0001f4bb and \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert plain(text) == text
+
+
+def test_answer_lines_reveal_bidi_overrides_and_the_citation_stays_exact() -> None:
+    """The model's text, the quote and the title reach the terminal with markers; the
+    ``Citation`` keeps the source's exact characters and offsets."""
+    source = "Intro. Transfer \u202e0001$\u202c to the fund.\u2067"
+    quote = source[7:]
+    cite = Citation(
+        n=1, doc_id="d", chunk_id="c", start=7, end=len(source), quote=quote, title="T\u202eeltit"
+    )
+    answer = Answer(
+        text=f"\u2066They said “{quote}” [1]", citations=[cite], grounded=True, mode="llm"
+    )
+    console = Console(force_terminal=True, color_system=None, width=300, highlight=False)
+    with console.capture() as cap:
+        for line in answer_lines(answer):
+            console.print(line)
+    printed = cap.get()
+    assert not set(HIDDEN) & set(printed)
+    assert "Transfer <U+202E>0001$<U+202C> to the fund.<U+2067>" in printed
+    assert "T<U+202E>eltit" in printed and "<U+2066>They said" in printed
+    assert source[cite.start : cite.end] == cite.quote and "\u202e" in cite.quote
