@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from index.errors import DuplicateDocumentError, SourceError
+from index.html import html_to_text
 from index.types import Document
 
 log = logging.getLogger(__name__)
@@ -201,29 +202,3 @@ def _load_jsonl(path: Path) -> Iterator[Document]:
         )
     if count == 0:
         raise SourceError(f"Source file {path} holds no documents.")
-
-
-def html_to_text(html: str) -> tuple[str, str]:
-    """Visible text of an HTML page (block elements become paragraphs) and its title."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head"]):
-        if tag.name == "head":
-            continue
-        tag.decompose()
-    title_tag = soup.find("title")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    if soup.head:
-        soup.head.decompose()
-    blocks = [
-        re.sub(r"\s+", " ", el.get_text(" ", strip=True))
-        for el in soup.find_all(
-            ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre"]
-        )
-        if not el.find_parent(["p", "li", "blockquote"])
-    ]
-    blocks = [b for b in blocks if b]
-    if not blocks:
-        blocks = [re.sub(r"\s+", " ", soup.get_text(" ", strip=True))]
-    return title, "\n\n".join(blocks) + "\n"

@@ -261,3 +261,16 @@ def test_escape_sequences_in_an_article_never_reach_the_terminal_in_ask(tmp_path
     printed = done.stdout + done.stderr
     assert b"leaves at noon every day" in done.stdout
     assert b"\x1b" not in printed and b"\x07" not in printed and "\x9b".encode() not in printed
+
+
+def test_index_of_a_saved_news_page_answers_from_its_div_text(tmp_path: Path) -> None:
+    """A browser-saved page keeps its article in <div>s: `assistant index page.html` indexes
+    that text, so a question about it is answered from it, quoted."""
+    page = Path(__file__).resolve().parent.parent / "data" / "news_page.html"
+    result = runner.invoke(app, ["index", str(page)])
+    assert result.exit_code == 0, result.output
+    asked = runner.invoke(app, ["ask", "--json", "Where will the public exhibition open?"])
+    assert asked.exit_code == 0, asked.output
+    data = json.loads(asked.stdout)
+    assert data["grounded"] and "exhibition" in data["citations"][0]["quote"]
+    assert "library" in data["citations"][0]["quote"]
