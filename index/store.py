@@ -34,7 +34,7 @@ from index import shared
 from index.chunking import ChunkSettings, chunk_document
 from index.embedding import WordLlamaEmbeddingFunction, get_embedding_function
 from index.errors import StoreError, StoreUnavailableError
-from index.files import write_whole
+from index.files import printable, write_whole
 from index.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ class VectorStore:
             "collection": self.config.collection_name,
             "corpus_hash": corpus_hash(docs),
             "settings": self._settings(),
-            "sources": list(sources),
+            "sources": [printable(s) for s in sources],  # a label: JSON takes no lone surrogate
             "documents": {d.id: {"hash": d.content_hash, "title": d.title} for d in docs},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }

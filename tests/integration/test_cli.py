@@ -274,3 +274,40 @@ def test_index_of_a_saved_news_page_answers_from_its_div_text(tmp_path: Path) ->
     data = json.loads(asked.stdout)
     assert data["grounded"] and "exhibition" in data["citations"][0]["quote"]
     assert "library" in data["citations"][0]["quote"]
+
+
+def test_index_of_a_folder_with_file_names_that_are_not_utf8(tmp_path: Path) -> None:
+    """A folder holding `\\xff.txt` (a valid Linux name, not UTF-8) and a binary `bad\\xfe.txt`:
+    a real `assistant index` indexes the rest, keeps the build (the next ask answers from it)
+    and never prints a traceback or a codec error; the skipped file is named as printable text
+    in the log."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Bridge news\n\nThe mayor opened the bridge.\n", "utf-8")
+    with open(os.path.join(os.fsencode(folder), b"\xff.txt"), "wb") as fh:
+        fh.write(b"Ferry news\n\nThe ferry to Ischia leaves at noon every day.\n")
+    with open(os.path.join(os.fsencode(folder), b"bad\xfe.txt"), "wb") as fh:
+        fh.write(b"\x00\x01binary")
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_DATA_DIR"] = str(data_dir)
+
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "assistant.cli", *args],
+            capture_output=True,
+            env=env,
+            timeout=180,
+            cwd=tmp_path,
+        )
+
+    done = run("index", str(folder))
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert b"2 document(s)" in done.stdout
+    assert b"Traceback" not in done.stderr and b"codec" not in done.stderr
+    log = (data_dir / "assistant.log").read_text("utf-8")
+    assert "bad\\xfe.txt" in log and "Logging error" not in log
+    asked = run("ask", "--json", "When does the ferry to Ischia leave?")
+    assert asked.returncode == 0, asked.stderr.decode(errors="replace")
+    cite = json.loads(asked.stdout)["citations"][0]
+    assert "leaves at noon" in cite["quote"] and cite["doc_id"].startswith("doc-")

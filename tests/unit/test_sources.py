@@ -205,3 +205,41 @@ def test_a_page_the_extractor_finds_too_little_in_falls_back_to_all_visible_text
         assert text in doc.text
     for furniture in ("Home", "track()", "All rights reserved"):
         assert furniture not in doc.text
+
+
+def test_file_names_that_are_not_utf8_load_and_are_named_as_printable_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Linux file names are bytes: `\\xff.txt` is indexed like any other file, its source named
+    `\\xff` as text (never a lone surrogate, which no UTF-8 log, JSON or terminal can write),
+    and a bad file with such a name is skipped with a sentence naming it the same way."""
+    import os
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Good story\n\nThe mayor opened the bridge.", "utf-8")
+    with open(os.path.join(os.fsencode(folder), b"\xff.txt"), "wb") as fh:
+        fh.write(b"Odd name\n\nThe ferry leaves at noon.\n")
+    with open(os.path.join(os.fsencode(folder), b"bad\xfe.txt"), "wb") as fh:
+        fh.write(b"\x00\x01binary")
+    result = load_sources([folder])
+    by_text = {d.text: d for d in result.documents}
+    odd = by_text["Odd name\n\nThe ferry leaves at noon.\n"]
+    assert odd.source == str(folder / "\\xff.txt") and odd.id.startswith("doc-")
+    assert len(by_text) == 2
+    (skipped,) = result.skipped
+    assert "bad\\xfe.txt" in skipped and "looks binary" in skipped
+    for text in [skipped, *(d.source for d in result.documents), caplog.text]:
+        text.encode("utf-8")  # strict: no lone surrogate anywhere
+    with pytest.raises(SourceError, match=r"bad\\xfe\.txt looks binary") as err:
+        load_sources([os.fsdecode(os.path.join(os.fsencode(folder), b"bad\xfe.txt"))])
+    str(err.value).encode("utf-8")
+
+
+def test_jsonl_with_an_escaped_lone_surrogate_names_the_line(tmp_path: Path) -> None:
+    """`"\\udcff"` is valid JSON but no text: one sentence naming file and line, not a codec
+    error naming nothing when the document is hashed."""
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "text": "ok"}\n{"id": "b", "text": "bad \\udcff"}\n', "utf-8")
+    with pytest.raises(SourceError, match=r"c\.jsonl, line 2: holds an escaped lone surrogate"):
+        load_sources([path])
