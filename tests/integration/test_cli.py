@@ -199,25 +199,66 @@ def test_invalid_utf8_in_arguments_and_stdin_is_one_sentence(tmp_path: Path) -> 
     assert b"NATO headquarters in Brussels" in chat.stdout  # the chat went on
 
 
-def test_asks_need_no_source_files_after_indexing(tmp_path: Path) -> None:
+def test_an_ask_after_the_indexed_file_was_deleted_says_so_and_keeps_the_index(
+    tmp_path: Path,
+) -> None:
+    """Deleted means deleted: once the file `assistant index` was given is gone, asks get one
+    sentence naming it (never answers from a copy of a deleted article), and nothing is lost:
+    the file put back answers again, and indexing other sources moves on."""
     story = tmp_path / "bakery.txt"
-    story.write_text(
-        "Lisbon bakery wins prize\n\nThe bakery in Alfama sells 4,000 custard tarts every day.\n",
-        encoding="utf-8",
-    )
+    text = "Lisbon bakery wins prize\n\nThe bakery in Alfama sells 4,000 custard tarts every day.\n"
+    story.write_text(text, encoding="utf-8")
     assert runner.invoke(app, ["index", str(story)]).exit_code == 0
-    story.unlink()  # moved or deleted after indexing
+    story.unlink()
+    result = runner.invoke(app, ["ask", "--json", "How many tarts does the bakery sell a day?"])
+    assert result.exit_code == 1
+    assert f"{story} no longer exists" in result.output and "Traceback" not in result.output
+    assert "4,000" not in result.output
+    story.write_text(text, encoding="utf-8")  # put back (a folder remounted, a file restored)
     result = runner.invoke(app, ["ask", "--json", "How many tarts does the bakery sell a day?"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert data["grounded"] and "4,000 custard tarts" in data["citations"][0]["quote"]
+    assert "4,000 custard tarts" in json.loads(result.stdout)["citations"][0]["quote"]
+
+
+def test_index_of_a_folder_whose_files_were_deleted_never_brings_them_back(
+    tmp_path: Path,
+) -> None:
+    """A file deleted from an indexed folder leaves the index at the next run, and its copy
+    leaves the copies kept beside the index; when the folder itself is then gone, asks say so
+    in one sentence instead of answering from kept copies of deleted articles."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "bridge.txt").write_text("Bridge\n\nThe mayor opened the bridge.\n", "utf-8")
+    (folder / "tarts.txt").write_text(
+        "Bakery\n\nThe bakery in Alfama sells 4,000 custard tarts every day.\n", "utf-8"
+    )
+    assert runner.invoke(app, ["index", str(folder)]).exit_code == 0
+    (folder / "tarts.txt").unlink()
+    asked = runner.invoke(app, ["ask", "--json", "How many tarts does the bakery sell a day?"])
+    assert asked.exit_code == 0, asked.output
+    assert "4,000" not in asked.stdout  # gone with its file
+    kept = (Path(os.environ["ASSISTANT_DATA_DIR"]) / "documents.jsonl").read_text("utf-8")
+    assert "4,000" not in kept and "opened the bridge" in kept
+    (folder / "bridge.txt").unlink()
+    folder.rmdir()
+    for args in (["ask", "How many tarts does the bakery sell a day?"], ["index"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, result.output
+        assert f"{folder} no longer exists" in result.output
+        assert "4,000" not in result.output and "Traceback" not in result.output
 
 
 def test_kept_documents_that_fail_their_checksum_are_not_used(tmp_path: Path) -> None:
+    """A source that still exists but cannot be read right now (here: overwritten with binary
+    bytes) is answered from the copies kept at the last index, unless they fail their
+    checksum: then one sentence naming the file."""
     story = tmp_path / "bakery.txt"
     story.write_text("Bakery news\n\nThe bakery sells 4,000 tarts every day.\n", encoding="utf-8")
     assert runner.invoke(app, ["index", str(story)]).exit_code == 0
-    story.unlink()
+    story.write_bytes(b"\x00\x01 half-saved")
+    result = runner.invoke(app, ["ask", "--json", "How many tarts does the bakery sell a day?"])
+    assert result.exit_code == 0, result.output
+    assert "4,000 tarts" in json.loads(result.stdout)["citations"][0]["quote"]
     kept = Path(os.environ["ASSISTANT_DATA_DIR"]) / "documents.jsonl"
     kept.write_text(kept.read_text().replace("4,000", "9,999"), encoding="utf-8")
     result = runner.invoke(app, ["ask", "How many tarts?"])
