@@ -19,7 +19,9 @@ def setup_logging(data_dir: Path, verbose: bool = False) -> Path | None:
     if key not in _configured:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(path, encoding="utf-8")
+            # a message holding a lone surrogate (a file name that is not UTF-8) is written
+            # escaped, not dropped with a "Logging error" traceback on stderr
+            handler = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
         except OSError:
             return None
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

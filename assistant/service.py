@@ -29,7 +29,7 @@ from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Document, Mode, Turn
 from index.chunking import ChunkSettings
 from index.errors import IndexLayerError, SourceError
-from index.files import write_whole
+from index.files import printable, write_whole
 from index.index import Index, folder_lock
 from index.sources import document_from_bytes, load_default, load_sources, shipped_article_path
 from index.store import StoreConfig, SyncReport, server_documents
@@ -82,9 +82,21 @@ def remember_sources(
     settings: Settings, sources: Sequence[str | Path], documents: Sequence[Document] = ()
 ) -> None:
     """Record what ``assistant index PATH ...`` indexed, so later runs (ask, chat, the page)
-    answer from that corpus instead of quietly re-indexing the shipped article over it; and
-    keep the documents themselves beside the index, so a source file moved or deleted after
-    indexing does not stop every ask. Both files are written whole, then renamed in."""
+    answer from that corpus instead of quietly re-indexing the shipped article over it, and
+    keep the documents themselves beside the index (``keep_documents``). Both files are
+    written whole, then renamed in."""
+    keep_documents(settings, documents, sources=[str(Path(s).resolve()) for s in sources])
+
+
+def keep_documents(
+    settings: Settings, documents: Sequence[Document], sources: Sequence[str] | None = None
+) -> None:
+    """Keep a copy of the documents just indexed, so a source that exists but cannot be read
+    for a moment (a file half saved, a permission changed) does not stop every ask.
+
+    Written after every build that changed the corpus, not only by ``assistant index``: the
+    copies are the last index, never an older corpus (a file deleted from an indexed folder
+    once came back from them). ``sources`` None keeps the remembered ones."""
     folder = Path(settings.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     snapshot = "".join(
@@ -94,8 +106,10 @@ def remember_sources(
         + "\n"
         for d in documents
     )
+    if sources is None:
+        sources = [str(p) for p in remembered_sources(settings) or []]
     data = {
-        "sources": [str(Path(s).resolve()) for s in sources],
+        "sources": list(sources),
         "documents_sha256": hashlib.sha256(snapshot.encode("utf-8")).hexdigest(),
     }
     write_whole(folder / SNAPSHOT_FILE, snapshot)
@@ -111,7 +125,7 @@ def remembered_sources(settings: Settings) -> list[Path] | None:
 
 
 def remembered_documents(settings: Settings) -> list[Document] | None:
-    """The documents ``assistant index`` kept, if their checksum still matches; else None."""
+    """The documents kept at the last index, if their checksum still matches; else None."""
     folder = Path(settings.data_dir)
     try:
         want = json.loads((folder / CORPUS_FILE).read_text(encoding="utf-8"))["documents_sha256"]
@@ -131,21 +145,36 @@ def pick_corpus(
     settings: Settings, sources: Sequence[str | Path] | None
 ) -> tuple[list[Document], list[str]]:
     """The documents to index and the source names for the manifest: the given sources, else
-    the ones ``assistant index`` remembered (re-read, so an edited article is re-indexed; the
-    kept copies when a file is gone or unreadable; the server's when those are gone too), else
-    the corpus a Chroma server already holds (a replica on another machine starts with an empty
-    data folder and must not re-index the shipped article over it), else the shipped article."""
+    the ones ``assistant index`` remembered, else the corpus a Chroma server already holds (a
+    replica on another machine starts with an empty data folder and must not re-index the
+    shipped article over it), else the shipped article.
+
+    Remembered sources are read again each time, so an edited article is re-indexed and a file
+    deleted from an indexed folder leaves the index. Deleted means deleted: when a remembered
+    file or folder no longer exists at all, this is one sentence naming it (``SourceError``),
+    not answers from copies of articles the user removed; the index and the kept copies stay
+    as they are, so a folder put back (a drive remounted) answers again at once, and
+    ``assistant index`` with other sources moves on. A source that exists but cannot be read
+    right now (half saved, a permission changed) is answered from the copies kept at the last
+    index, else from the server's, since nothing was deleted."""
     if sources:
         return load_sources(sources).documents, [str(s) for s in sources]
     remembered = remembered_sources(settings)
     if remembered:
+        gone = [p for p in remembered if not p.exists()]
+        if gone:
+            raise SourceError(
+                f"{printable(gone[0])} no longer exists, so the documents indexed from it are "
+                "not answered from; put it back, or run `assistant index` with the sources to "
+                "use."
+            )
         try:
             return load_sources(remembered).documents, [str(s) for s in remembered]
         except SourceError as exc:
             kept = remembered_documents(settings) or server_documents(index_config(settings))
             if kept is None:
                 raise
-            log.warning("answering from the kept documents: %s", exc)
+            log.warning("answering from the documents kept at the last index: %s", exc)
             return kept, [str(s) for s in remembered]
     on_server = server_documents(index_config(settings))
     if on_server:
@@ -209,6 +238,7 @@ class Assistant:
         try:
             with folder_lock(config, progress=progress):
                 t0 = time.perf_counter()
+                from_remembered = documents is None and not sources and remembered_sources(settings)
                 if documents is None:
                     documents, src_names = pick_corpus(settings, sources)
                 else:
@@ -219,6 +249,8 @@ class Assistant:
                 index = Index.open(config, documents, sources=src_names, progress=progress)
                 if remember and sources:
                     remember_sources(settings, sources, documents)
+                elif from_remembered and index.sync_report.touched:
+                    keep_documents(settings, documents)  # the kept copies follow the index
         except IndexLayerError as exc:
             raise IndexUnavailableError(str(exc)) from exc
         except ValueError as exc:

@@ -4,7 +4,8 @@
     ├── SourceError          a source is missing, unreadable, empty, binary or malformed
     │   └── DuplicateDocumentError   two documents claim the same id
     └── StoreError           the vector store cannot be opened or written
-        └── StoreUnavailableError    a Chroma server does not answer
+        ├── StoreUnavailableError    a Chroma server does not answer
+        └── IndexChangingError       another process kept replacing the collection mid-search
 
 Every message is one sentence a user can act on; the cause is chained with ``from``.
 """
@@ -28,3 +29,8 @@ class StoreError(IndexLayerError):
 
 class StoreUnavailableError(StoreError):
     """A configured Chroma server does not answer."""
+
+
+class IndexChangingError(StoreError):
+    """A search kept failing while another process rebuilt the collection (the store itself
+    answers); ``Index.search`` then answers from BM25 alone rather than failing."""

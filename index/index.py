@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from index.chunking import ChunkSettings, chunk_document
-from index.errors import StoreError, StoreUnavailableError
+from index.errors import IndexChangingError, StoreError, StoreUnavailableError
 from index.lexical import LexicalIndex
 from index.store import Progress, StoreConfig, SyncReport, VectorStore, corpus_hash
 from index.text import tokens
@@ -90,6 +90,9 @@ class Index:
         self.lexical = lexical
         self.sync_report = sync_report
         self.timings: dict[str, float] = timings or {}
+        # this corpus's chunk ids: dense hits are kept to them, so a search while another
+        # process replaces the corpus never returns a chunk of a document this index lacks
+        self._own_ids = frozenset(lexical.ids)
 
     @classmethod
     def open(
@@ -130,11 +133,21 @@ class Index:
         return self.store.embedding_function.embed([text])[0]
 
     def search(self, query: str, n: int, doc_id: str | None = None) -> Hits:
-        """The top ``n`` chunk ids of each side for ``query``, only of ``doc_id`` if given."""
+        """The top ``n`` chunk ids of each side for ``query``, only of ``doc_id`` if given.
+
+        Always of this index's own corpus, even while another process rebuilds the collection
+        (``assistant index`` beside a long-lived page): dense hits of another corpus are
+        dropped, and if the collection keeps changing under the search, BM25 answers alone.
+        """
         t0 = time.perf_counter()
         qvec = self.embed_query(query)
         t1 = time.perf_counter()
-        dense = self.store.query(qvec, n, where={"doc_id": doc_id} if doc_id else None)
+        where = {"doc_id": doc_id} if doc_id else None
+        try:
+            dense = self.store.query(qvec, n, where=where, known=self._own_ids)
+        except IndexChangingError as exc:
+            log.warning("%s", exc)
+            dense = []
         t2 = time.perf_counter()
         lexical = self.lexical.search(tokens(query), n, doc_id=doc_id)
         t3 = time.perf_counter()

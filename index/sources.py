@@ -23,6 +23,8 @@ from importlib import resources
 from pathlib import Path
 
 from index.errors import DuplicateDocumentError, SourceError
+from index.files import printable
+from index.html import html_to_text
 from index.types import Document
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ def load_sources(paths: Iterable[str | Path]) -> LoadResult:
                 try:
                     docs = list(_load_file(child, base=path))
                 except SourceError as exc:
-                    log.warning("skipped %s: %s", child, exc)
+                    log.warning("skipped %s: %s", printable(child), exc)
                     result.skipped.append(str(exc))
                     continue
                 _add(result, docs, seen)
@@ -84,12 +86,16 @@ def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise SourceError(f"Source file not found: {path}.") from exc
+        raise SourceError(f"Source file not found: {printable(path)}.") from exc
     except IsADirectoryError as exc:
-        raise SourceError(f"Source is a folder where a file was expected: {path}.") from exc
+        raise SourceError(
+            f"Source is a folder where a file was expected: {printable(path)}."
+        ) from exc
     except OSError as exc:
-        raise SourceError(f"Cannot read source file {path}: {exc.strerror or exc}.") from exc
-    return decode_text(data, str(path))
+        raise SourceError(
+            f"Cannot read source file {printable(path)}: {exc.strerror or exc}."
+        ) from exc
+    return decode_text(data, printable(path))
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -164,18 +170,29 @@ def _load_file(path: Path, base: Path) -> Iterator[Document]:
     if suffix in HTML_SUFFIXES:
         title, text = html_to_text(text)
         if not text.strip():
-            raise SourceError(f"Source file {path} has no visible text.")
+            raise SourceError(f"Source file {printable(path)} has no visible text.")
         doc_id = _slug(path, base)
         yield Document(
-            id=doc_id, title=title or _title_from_text(text, doc_id), text=text, source=str(path)
+            id=doc_id,
+            title=title or _title_from_text(text, doc_id),
+            text=text,
+            source=printable(path),
         )
         return
     doc_id = _slug(path, base)
-    yield Document(id=doc_id, title=_title_from_text(text, doc_id), text=text, source=str(path))
+    yield Document(
+        id=doc_id, title=_title_from_text(text, doc_id), text=text, source=printable(path)
+    )
+
+
+def _has_surrogate(text: str) -> bool:
+    """JSON may escape a lone surrogate (``"\\udcff"``); no UTF-8 file or index can hold one."""
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _load_jsonl(path: Path) -> Iterator[Document]:
     text = _read_text(path)
+    name = printable(path)
     count = 0
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -183,47 +200,26 @@ def _load_jsonl(path: Path) -> Iterator[Document]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise SourceError(f"{path}, line {lineno}: not valid JSON ({exc.msg}).") from exc
+            raise SourceError(f"{name}, line {lineno}: not valid JSON ({exc.msg}).") from exc
         if not isinstance(obj, dict):
-            raise SourceError(f"{path}, line {lineno}: expected an object with id, title, text.")
+            raise SourceError(f"{name}, line {lineno}: expected an object with id, title, text.")
         doc_id, body = obj.get("id"), obj.get("text")
         if not isinstance(body, str) or not body.strip():
-            raise SourceError(f"{path}, line {lineno}: 'text' is missing or empty.")
+            raise SourceError(f"{name}, line {lineno}: 'text' is missing or empty.")
         if doc_id is None or str(doc_id).strip() == "":
-            raise SourceError(f"{path}, line {lineno}: 'id' is missing.")
+            raise SourceError(f"{name}, line {lineno}: 'id' is missing.")
         title = obj.get("title")
+        if any(_has_surrogate(str(v)) for v in (doc_id, body, title or "")):
+            raise SourceError(
+                f"{name}, line {lineno}: holds an escaped lone surrogate (such as \\udcff), "
+                "which is not text."
+            )
         count += 1
         yield Document(
             id=str(doc_id),
             title=str(title) if title else _title_from_text(body, str(doc_id)),
             text=normalise_newlines(body),
-            source=f"{path}:{lineno}",
+            source=f"{name}:{lineno}",
         )
     if count == 0:
-        raise SourceError(f"Source file {path} holds no documents.")
-
-
-def html_to_text(html: str) -> tuple[str, str]:
-    """Visible text of an HTML page (block elements become paragraphs) and its title."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head"]):
-        if tag.name == "head":
-            continue
-        tag.decompose()
-    title_tag = soup.find("title")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    if soup.head:
-        soup.head.decompose()
-    blocks = [
-        re.sub(r"\s+", " ", el.get_text(" ", strip=True))
-        for el in soup.find_all(
-            ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre"]
-        )
-        if not el.find_parent(["p", "li", "blockquote"])
-    ]
-    blocks = [b for b in blocks if b]
-    if not blocks:
-        blocks = [re.sub(r"\s+", " ", soup.get_text(" ", strip=True))]
-    return title, "\n\n".join(blocks) + "\n"
+        raise SourceError(f"Source file {name} holds no documents.")

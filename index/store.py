@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +33,8 @@ from urllib.parse import urlsplit
 from index import shared
 from index.chunking import ChunkSettings, chunk_document
 from index.embedding import WordLlamaEmbeddingFunction, get_embedding_function
-from index.errors import StoreError, StoreUnavailableError
-from index.files import write_whole
+from index.errors import IndexChangingError, StoreError, StoreUnavailableError
+from index.files import printable, write_whole
 from index.types import Chunk, Document
 from index.urls import display_url
 
@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 MANIFEST_VERSION = 4
 ADD_BATCH = 2000
 GET_PAGE = 10_000
+# a search that fails while another process swaps the collection is retried this often
+RACE_TRIES = 4
+RACE_WAIT_S = 0.1
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -245,7 +248,7 @@ class VectorStore:
             "collection": self.config.collection_name,
             "corpus_hash": corpus_hash(docs),
             "settings": self._settings(),
-            "sources": list(sources),
+            "sources": [printable(s) for s in sources],  # a label: JSON takes no lone surrogate
             "documents": {d.id: {"hash": d.content_hash, "title": d.title} for d in docs},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -522,21 +525,63 @@ class VectorStore:
         return [i for i, _, _ in get_all(self.collection, [])]
 
     def query(
-        self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
+        self,
+        embedding: Sequence[float],
+        k: int,
+        where: dict[str, Any] | None = None,
+        known: Container[str] | None = None,
     ) -> list[tuple[str, float]]:
-        """Top-k chunk ids by cosine similarity (1 - distance), best first."""
+        """Top-k chunk ids by cosine similarity (1 - distance), best first; only ``known`` ids
+        (the caller's own corpus) when given.
+
+        Another process may replace the corpus while this one searches: an in-place update
+        writes the new corpus's chunks into the collection, a full build deletes it and renames
+        the new one into place (embedded Chroma then fails with "Collection ... does not exist"
+        or "Error sending backfill request to compactor"). So ids the caller does not know are
+        dropped (they belong to another corpus), and a failed search looks the collection up
+        by name again and retries, a few times: ``IndexChangingError`` if it kept failing while
+        the collection was being replaced or rewritten, ``StoreError`` otherwise (the store
+        does not answer, or fails with nothing changing).
+        """
+        vector = [list(map(float, embedding))]
+        error: Exception | None = None
+        changed = False
+        for attempt in range(RACE_TRIES):
+            col = None
+            try:
+                col = self.collection
+                res = col.query(
+                    query_embeddings=vector, n_results=k, where=where, include=["distances"]
+                )
+            except Exception as exc:
+                error = exc
+                self._collection = None  # a rebuild may have replaced it: look it up again
+                if not self._answers():
+                    raise StoreError(f"The index could not be searched: {exc}.") from exc
+                changed = changed or col is None or not self._unchanged(col)
+                time.sleep(RACE_WAIT_S * (attempt + 1))
+                continue
+            pairs = zip(res["ids"][0], res["distances"][0], strict=True)
+            return [(i, 1.0 - float(d)) for i, d in pairs if known is None or i in known]
+        if changed:
+            raise IndexChangingError(
+                f"The index is being rebuilt by another process ({error}); searched BM25 alone."
+            ) from error
+        raise StoreError(f"The index could not be searched: {error}.") from error
+
+    def _unchanged(self, col: Any) -> bool:
+        """Whether ``col`` is still the complete collection of this name (no rebuild is
+        replacing or rewriting it)."""
+        now = self._existing()
+        return now is not None and now.id == col.id and bool((now.metadata or {}).get("complete"))
+
+    def _answers(self) -> bool:
+        """Whether the Chroma client itself still answers (it does while a rebuild runs)."""
         try:
-            res = self.collection.query(
-                query_embeddings=[list(map(float, embedding))],
-                n_results=k,
-                where=where,
-                include=["distances"],
-            )
-        except Exception as exc:
-            raise StoreError(f"The index could not be searched: {exc}.") from exc
-        return [
-            (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)
-        ]
+            self.client.heartbeat()
+        except Exception:
+            return False
+        return True
 
 
 def server_documents(config: StoreConfig, client: Any | None = None) -> list[Document] | None:

@@ -266,8 +266,8 @@ def test_a_build_whose_owner_died_is_taken_over(tmp_path: Path) -> None:
 
 def test_a_replica_without_sources_answers_from_the_server_alone(tmp_path: Path) -> None:
     """The documents live on the server beside the vectors: a replica on another machine with
-    an empty data folder, and the indexing replica after its source file and kept copies are
-    gone, both answer from the server, titles included."""
+    an empty data folder, and the indexing replica whose source file cannot be read (half
+    saved) and whose kept copies are gone, both answer from the server, titles included."""
     import json
 
     corpus = _corpus(tmp_path)
@@ -287,7 +287,7 @@ def test_a_replica_without_sources_answers_from_the_server_alone(tmp_path: Path)
 
         done = run("machine-1", "index", str(corpus))
         assert done.returncode == 0, done.stderr
-        corpus.unlink()
+        corpus.write_bytes(b"\x00\x01 half saved")
         (tmp_path / "machine-1" / "documents.jsonl").unlink()
         for machine in ("machine-2", "machine-1"):
             out = run(machine, "ask", "--json", question)

@@ -200,25 +200,66 @@ def test_invalid_utf8_in_arguments_and_stdin_is_one_sentence(tmp_path: Path) -> 
     assert b"NATO headquarters in Brussels" in chat.stdout  # the chat went on
 
 
-def test_asks_need_no_source_files_after_indexing(tmp_path: Path) -> None:
+def test_an_ask_after_the_indexed_file_was_deleted_says_so_and_keeps_the_index(
+    tmp_path: Path,
+) -> None:
+    """Deleted means deleted: once the file `assistant index` was given is gone, asks get one
+    sentence naming it (never answers from a copy of a deleted article), and nothing is lost:
+    the file put back answers again, and indexing other sources moves on."""
     story = tmp_path / "bakery.txt"
-    story.write_text(
-        "Lisbon bakery wins prize\n\nThe bakery in Alfama sells 4,000 custard tarts every day.\n",
-        encoding="utf-8",
-    )
+    text = "Lisbon bakery wins prize\n\nThe bakery in Alfama sells 4,000 custard tarts every day.\n"
+    story.write_text(text, encoding="utf-8")
     assert runner.invoke(app, ["index", str(story)]).exit_code == 0
-    story.unlink()  # moved or deleted after indexing
+    story.unlink()
+    result = runner.invoke(app, ["ask", "--json", "How many tarts does the bakery sell a day?"])
+    assert result.exit_code == 1
+    assert f"{story} no longer exists" in result.output and "Traceback" not in result.output
+    assert "4,000" not in result.output
+    story.write_text(text, encoding="utf-8")  # put back (a folder remounted, a file restored)
     result = runner.invoke(app, ["ask", "--json", "How many tarts does the bakery sell a day?"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert data["grounded"] and "4,000 custard tarts" in data["citations"][0]["quote"]
+    assert "4,000 custard tarts" in json.loads(result.stdout)["citations"][0]["quote"]
+
+
+def test_index_of_a_folder_whose_files_were_deleted_never_brings_them_back(
+    tmp_path: Path,
+) -> None:
+    """A file deleted from an indexed folder leaves the index at the next run, and its copy
+    leaves the copies kept beside the index; when the folder itself is then gone, asks say so
+    in one sentence instead of answering from kept copies of deleted articles."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "bridge.txt").write_text("Bridge\n\nThe mayor opened the bridge.\n", "utf-8")
+    (folder / "tarts.txt").write_text(
+        "Bakery\n\nThe bakery in Alfama sells 4,000 custard tarts every day.\n", "utf-8"
+    )
+    assert runner.invoke(app, ["index", str(folder)]).exit_code == 0
+    (folder / "tarts.txt").unlink()
+    asked = runner.invoke(app, ["ask", "--json", "How many tarts does the bakery sell a day?"])
+    assert asked.exit_code == 0, asked.output
+    assert "4,000" not in asked.stdout  # gone with its file
+    kept = (Path(os.environ["ASSISTANT_DATA_DIR"]) / "documents.jsonl").read_text("utf-8")
+    assert "4,000" not in kept and "opened the bridge" in kept
+    (folder / "bridge.txt").unlink()
+    folder.rmdir()
+    for args in (["ask", "How many tarts does the bakery sell a day?"], ["index"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, result.output
+        assert f"{folder} no longer exists" in result.output
+        assert "4,000" not in result.output and "Traceback" not in result.output
 
 
 def test_kept_documents_that_fail_their_checksum_are_not_used(tmp_path: Path) -> None:
+    """A source that still exists but cannot be read right now (here: overwritten with binary
+    bytes) is answered from the copies kept at the last index, unless they fail their
+    checksum: then one sentence naming the file."""
     story = tmp_path / "bakery.txt"
     story.write_text("Bakery news\n\nThe bakery sells 4,000 tarts every day.\n", encoding="utf-8")
     assert runner.invoke(app, ["index", str(story)]).exit_code == 0
-    story.unlink()
+    story.write_bytes(b"\x00\x01 half-saved")
+    result = runner.invoke(app, ["ask", "--json", "How many tarts does the bakery sell a day?"])
+    assert result.exit_code == 0, result.output
+    assert "4,000 tarts" in json.loads(result.stdout)["citations"][0]["quote"]
     kept = Path(os.environ["ASSISTANT_DATA_DIR"]) / "documents.jsonl"
     kept.write_text(kept.read_text().replace("4,000", "9,999"), encoding="utf-8")
     result = runner.invoke(app, ["ask", "How many tarts?"])
@@ -380,3 +421,53 @@ def test_bidi_overrides_in_an_article_are_shown_as_markers_and_kept_in_the_data(
     c = data["citations"][0]
     text = story.read_text(encoding="utf-8")
     assert "\u202e0001$\u202c" in c["quote"] and text[c["start"] : c["end"]] == c["quote"]
+
+
+def test_index_of_a_saved_news_page_answers_from_its_div_text(tmp_path: Path) -> None:
+    """A browser-saved page keeps its article in <div>s: `assistant index page.html` indexes
+    that text, so a question about it is answered from it, quoted."""
+    page = Path(__file__).resolve().parent.parent / "data" / "news_page.html"
+    result = runner.invoke(app, ["index", str(page)])
+    assert result.exit_code == 0, result.output
+    asked = runner.invoke(app, ["ask", "--json", "Where will the public exhibition open?"])
+    assert asked.exit_code == 0, asked.output
+    data = json.loads(asked.stdout)
+    assert data["grounded"] and "exhibition" in data["citations"][0]["quote"]
+    assert "library" in data["citations"][0]["quote"]
+
+
+def test_index_of_a_folder_with_file_names_that_are_not_utf8(tmp_path: Path) -> None:
+    """A folder holding `\\xff.txt` (a valid Linux name, not UTF-8) and a binary `bad\\xfe.txt`:
+    a real `assistant index` indexes the rest, keeps the build (the next ask answers from it)
+    and never prints a traceback or a codec error; the skipped file is named as printable text
+    in the log."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Bridge news\n\nThe mayor opened the bridge.\n", "utf-8")
+    with open(os.path.join(os.fsencode(folder), b"\xff.txt"), "wb") as fh:
+        fh.write(b"Ferry news\n\nThe ferry to Ischia leaves at noon every day.\n")
+    with open(os.path.join(os.fsencode(folder), b"bad\xfe.txt"), "wb") as fh:
+        fh.write(b"\x00\x01binary")
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_DATA_DIR"] = str(data_dir)
+
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "assistant.cli", *args],
+            capture_output=True,
+            env=env,
+            timeout=180,
+            cwd=tmp_path,
+        )
+
+    done = run("index", str(folder))
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert b"2 document(s)" in done.stdout
+    assert b"Traceback" not in done.stderr and b"codec" not in done.stderr
+    log = (data_dir / "assistant.log").read_text("utf-8")
+    assert "bad\\xfe.txt" in log and "Logging error" not in log
+    asked = run("ask", "--json", "When does the ferry to Ischia leave?")
+    assert asked.returncode == 0, asked.stderr.decode(errors="replace")
+    cite = json.loads(asked.stdout)["citations"][0]
+    assert "leaves at noon" in cite["quote"] and cite["doc_id"].startswith("doc-")

@@ -276,3 +276,61 @@ def test_sixteen_threads_asking_at_once_each_get_their_own_answer(tmp_path: Path
     with ThreadPoolExecutor(max_workers=16) as pool:
         got = list(pool.map(ask, range(16 * 12), timeout=600))
     assert all(answer == alone[q] for q, answer in got)
+
+
+LONG_LIVED_READER = """
+import json, sys, time
+from pathlib import Path
+from assistant.service import Assistant
+from assistant.settings import load_settings
+
+opened = Assistant.open(load_settings())  # held open, as the page holds its assistant
+own = set(opened.index.lexical.ids)
+print("ready", flush=True)
+searches, failures, foreign = 0, [], 0
+deadline = time.monotonic() + 120
+while not Path(sys.argv[1]).exists() and time.monotonic() < deadline and searches < 20000:
+    try:
+        got = opened.retrieve("Where is NATO headquartered?")
+        foreign += sum(p.chunk_id not in own for p in got.passages)
+    except Exception as exc:
+        failures.append(f"{type(exc).__name__}: {exc}")
+    searches += 1
+    time.sleep(0.005)
+print(json.dumps({"searches": searches, "failures": failures[:3], "failed": len(failures),
+                  "foreign": foreign}))
+"""
+
+
+def test_an_open_assistant_searching_while_index_replaces_the_corpus_never_fails(
+    tmp_path: Path,
+) -> None:
+    """A long-lived process (the page) keeps searching while `assistant index` replaces its
+    corpus in place, then a full rebuild renames a new collection into place: every search
+    answers from the corpus it opened, none fails ("Collection ... does not exist", "Error
+    sending backfill request to compactor", a document not in the corpus). Bounded: two
+    index runs, the reader at most 120 s or 20,000 searches."""
+    data = tmp_path / "data"
+    stop = tmp_path / "stop"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_DATA_DIR"] = str(data)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", LONG_LIVED_READER, str(stop)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == b"ready"
+        assert b"31 document(s)" in _finish(_cli("index", str(SQUAD), data=data))  # in place
+        for manifest in data.glob("manifest-*.json"):
+            manifest.unlink()  # the next build cannot trust the collection: a full rebuild
+        article = tmp_path / "article.txt"
+        article.write_text(ARTICLE.text, encoding="utf-8")
+        assert b"Index rebuilt" in _finish(_cli("index", str(article), data=data))
+    finally:
+        stop.touch()
+    report = json.loads(_finish(reader).decode().strip().splitlines()[-1])
+    assert report["searches"] > 10, report
+    assert report["failed"] == 0 and report["foreign"] == 0, report

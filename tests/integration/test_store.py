@@ -174,3 +174,67 @@ def test_an_intact_manifest_is_trusted_and_a_damaged_one_rebuilds(tmp_path: Path
     _tamper_manifest(data, other_sources, reseal=False)
     assert Assistant.open(settings).sync_report.rebuilt
     assert not Assistant.open(settings).sync_report.touched  # and it was written again
+
+
+def test_searches_while_another_thread_replaces_the_corpus_never_fail(tmp_path: Path) -> None:
+    """An open index searched while the same folder's corpus is replaced and put back, in
+    place and by full rebuilds (embedded Chroma, real threads): every search answers, from
+    the corpus it was opened with (its own chunks only, never another corpus's), never with
+    an error. Bounded: 6 replacements, at most 60 s or 2,000 searches."""
+    import threading
+    import time
+
+    from index.index import Index, StoreConfig
+    from index.sources import load_default
+    from index.types import Document
+
+    config = StoreConfig(data_dir=tmp_path / "d")
+    article = load_default()
+    other = [
+        Document(
+            id=f"ferry-{i}",
+            title=f"Ferry {i}",
+            text=f"Ferry {i}.\n\n" + "The ferry to the island leaves at noon every day. " * 40,
+            source="ferries",
+        )
+        for i in range(40)
+    ]
+    reader = Index.open(config, article)
+    own = set(reader.lexical.ids)
+    done = threading.Event()
+    writer_errors: list[BaseException] = []
+
+    def replace_and_restore() -> None:
+        try:
+            for i in range(6):
+                if i >= 3:  # a manifest that no longer agrees: full builds, renamed into place
+                    for manifest in config.data_dir.glob("manifest-*.json"):
+                        manifest.unlink()
+                Index.open(config, other if i % 2 == 0 else article)
+        except BaseException as exc:  # pragma: no cover - reported below
+            writer_errors.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=replace_and_restore)
+    writer.start()
+    failures: list[str] = []
+    searches = 0
+    deadline = time.monotonic() + 60
+    while not done.is_set() and searches < 2000 and time.monotonic() < deadline:
+        try:
+            hits = reader.search("Where is NATO headquartered?", 8)
+            chunks = reader.chunks([i for i, _ in hits.dense + hits.lexical])
+        except Exception as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+        else:
+            assert chunks, "a search found nothing at all"
+            assert {c.id for c in chunks} <= own  # the reader's corpus, never the other
+        searches += 1
+        time.sleep(0.002)  # leave the writer some CPU
+    writer.join(timeout=120)
+    assert not writer.is_alive() and not writer_errors, writer_errors
+    assert searches > 10, searches
+    assert not failures, f"{len(failures)} of {searches} searches failed: {failures[:3]}"
+    after = reader.search("Where is NATO headquartered?", 8)  # the article is back in place
+    assert after.dense and {i for i, _ in after.dense} <= own

@@ -139,3 +139,107 @@ def test_two_files_that_still_share_an_id_are_both_named(tmp_path: Path) -> None
     with pytest.raises(DuplicateDocumentError) as err:
         load_sources([tmp_path])
     assert str(tmp_path / "a.txt") in str(err.value) and str(tmp_path / "a.md") in str(err.value)
+
+
+NEWS_PAGE = Path(__file__).resolve().parent.parent / "data" / "news_page.html"
+# the article as a reader sees it on the saved page: most of it sits in <div>s and a <table>
+ARTICLE_PARAGRAPHS = [
+    "Harbour town votes to rebuild its flooded sea wall",
+    "The town council of Port Elwen voted on Tuesday night to rebuild the stretch of sea wall",
+    "Councillors approved the plan by eleven votes to four after a meeting that ran for almost",
+    "The new wall will be built from reinforced concrete rather than the Victorian stone blocks",
+    "Work is due to start in early May and should be finished before the autumn storm season",
+    "Every high tide since January has been a gamble for the families on Quay Street",
+    "Not everyone was persuaded. Several shop owners on the promenade argued that the council",
+    "Council borrowing over thirty years",
+    "4.2 million pounds",
+    "Regional resilience fund",
+    "The council leader, Siân Pritchard, said the borrowing would add about eighteen pounds",
+    "A public exhibition of the final design will open at the library on the first Saturday",
+]
+# what the page wraps around the article: navigation, banners, forms, scripts, the footer
+FURNITURE = [
+    "cookies",
+    "Accept all",
+    "Subscribe today",
+    "Search the Courier",
+    "Sign up to our daily newsletter",
+    "Most read",
+    "Ferry timetable changes",
+    "All rights reserved",
+    "Privacy policy",
+    "trackPageView",
+    "dataLayer",
+    "cookie-banner",
+]
+
+
+def test_a_saved_news_page_keeps_all_its_article_text_and_none_of_the_furniture() -> None:
+    """Text in <div>s and table cells is article text too; every article paragraph reaches a
+    chunk (offsets exact), and nothing of the navigation, banners, forms or scripts does."""
+    from index.chunking import ChunkSettings, chunk_document
+
+    (doc,) = load_sources([NEWS_PAGE]).documents
+    chunks = chunk_document(doc, ChunkSettings())
+    assert all(c.text == doc.text[c.start : c.end] for c in chunks)
+    for paragraph in ARTICLE_PARAGRAPHS:
+        assert paragraph in doc.text, paragraph
+        assert any(paragraph in c.text for c in chunks), paragraph
+    for furniture in FURNITURE:
+        assert furniture not in doc.text, furniture
+    assert doc.title == "Harbour town votes to rebuild its flooded sea wall"  # the headline
+
+
+def test_a_page_the_extractor_finds_too_little_in_falls_back_to_all_visible_text() -> None:
+    """A page with no article-like block (a short notice laid out in a table) keeps every
+    visible word of its body, furniture still stripped."""
+    html = (
+        "<html><head><title>Notice</title><script>track()</script></head><body>"
+        "<nav><a href='/'>Home</a></nav>"
+        "<table><tr><td>Road closed</td><td>Main Street, 9 to 5</td></tr></table>"
+        "<div>Buses divert via Mill Lane.</div>"
+        "<footer>All rights reserved</footer></body></html>"
+    )
+    doc = document_from_bytes("notice.html", html.encode())
+    for text in ("Road closed", "Main Street, 9 to 5", "Buses divert via Mill Lane."):
+        assert text in doc.text
+    for furniture in ("Home", "track()", "All rights reserved"):
+        assert furniture not in doc.text
+
+
+def test_file_names_that_are_not_utf8_load_and_are_named_as_printable_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Linux file names are bytes: `\\xff.txt` is indexed like any other file, its source named
+    `\\xff` as text (never a lone surrogate, which no UTF-8 log, JSON or terminal can write),
+    and a bad file with such a name is skipped with a sentence naming it the same way."""
+    import os
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Good story\n\nThe mayor opened the bridge.", "utf-8")
+    with open(os.path.join(os.fsencode(folder), b"\xff.txt"), "wb") as fh:
+        fh.write(b"Odd name\n\nThe ferry leaves at noon.\n")
+    with open(os.path.join(os.fsencode(folder), b"bad\xfe.txt"), "wb") as fh:
+        fh.write(b"\x00\x01binary")
+    result = load_sources([folder])
+    by_text = {d.text: d for d in result.documents}
+    odd = by_text["Odd name\n\nThe ferry leaves at noon.\n"]
+    assert odd.source == str(folder / "\\xff.txt") and odd.id.startswith("doc-")
+    assert len(by_text) == 2
+    (skipped,) = result.skipped
+    assert "bad\\xfe.txt" in skipped and "looks binary" in skipped
+    for text in [skipped, *(d.source for d in result.documents), caplog.text]:
+        text.encode("utf-8")  # strict: no lone surrogate anywhere
+    with pytest.raises(SourceError, match=r"bad\\xfe\.txt looks binary") as err:
+        load_sources([os.fsdecode(os.path.join(os.fsencode(folder), b"bad\xfe.txt"))])
+    str(err.value).encode("utf-8")
+
+
+def test_jsonl_with_an_escaped_lone_surrogate_names_the_line(tmp_path: Path) -> None:
+    """`"\\udcff"` is valid JSON but no text: one sentence naming file and line, not a codec
+    error naming nothing when the document is hashed."""
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "text": "ok"}\n{"id": "b", "text": "bad \\udcff"}\n', "utf-8")
+    with pytest.raises(SourceError, match=r"c\.jsonl, line 2: holds an escaped lone surrogate"):
+        load_sources([path])
