@@ -65,20 +65,23 @@ _OPENERS = frozenset(
         "one two three four five six seven eight nine ten",
     )
 )
+# endings of common nouns that names hardly have: "Officials", "Negotiations", "Protesters"
+_COMMON = re.compile(r"(?:ments?|[st]ions?|ness|isms?|ists?|ials?|ities|ants|ents|ers)$", re.I)
 _PRONOUNS = re.compile(r"\b(?:he|she|it|they|him|her|them|his|its|their|hers|theirs)\b", re.I)
 
 
 def names(text: str, *, first: bool = True) -> set[str]:
     """The content words of a text's names: its capitalised words ("Ralph Fiennes", "Romania"),
-    the first word too unless it is a stopword or a common opener ("Yes", "According"), as
-    the word tokens the sentences are compared in. ``first=False``: never the first word."""
+    the first word too unless it is a stopword, a common opener ("Yes", "According") or has a
+    common noun's ending ("Officials"), as the word tokens the sentences are compared in.
+    ``first=False``: never the first word."""
     out: set[str] = set()
     for m in _CAPITALISED.finditer(text):
         word = m.group(0)
         if not word[0].isupper():
             continue
         opens = not text[: m.start()].strip(" \t\"'“‘«(")
-        if opens and (not first or word.lower() in _OPENERS):
+        if opens and (not first or word.lower() in _OPENERS or _COMMON.search(word)):
             continue
         out.update(tokens(word))
     return out
@@ -173,9 +176,11 @@ def misattached(claim: str, sentences: Sequence[str], question: str = "") -> boo
     """True when the claim puts a number of its sentences on a noun they do not count with it.
 
     - The sentence counts something else with the number, and never names what the claim
-      counts: "There are 30 NATO soldiers" beside "… decided by 30 NATO allies". A claim
-      restating the question's own count ("Which two ex-Soviet states …?" → "the two
-      ex-Soviet states" beside "the two former Soviet republics") is left to the word tests.
+      counts: "There are 30 NATO soldiers" beside "… decided by 30 NATO allies". A form of the
+      same noun counts ("ally", "allies"); a synonym is not seen ("troops" for "soldiers" is
+      removed). A claim restating the question's own count ("Which two ex-Soviet states …?"
+      → "the two ex-Soviet states" beside "the two former Soviet republics") is left to the
+      word tests.
     - The number is not the sentence's (the question's), and the sentence counts the claim's
       noun with another: "more than two hundred minutes" beside "more than one hundred
       minutes", asked about two hundred."""

@@ -114,7 +114,17 @@ shown in 3 runs (18 of 48 claims on unanswerable questions removed, was 12), and
 or wrong answers (of 394 and 74). Its two conditions were set on those runs: a
 swapped word must be a name, not a phrase ("Scholz urged Moscow to return to diplomacy" beside
 "We call on Russia to return to diplomacy" is a right claim), and at least 3 copied words must
-stand beside it."""
+stand beside it. The first-word name, reversal, speaker and counted-noun tests, with spellings
+made one, "not until" no negation and the question's numbers allowed, replayed over the same
+18 runs (``bench/results/judge-tests.json``, one row per test added): right claims kept 390 of
+394 as before (3 lost: "Stoltenberg called on Russia to respect …" beside "He … said: «We call
+on Russia …»", where "he" is another man; 3 gained: a number restated from the question),
+wrong answers removed 10 of 74 (was 9: "… rejects Russia's request to deny entry" beside a
+sentence denying nothing), claims on unanswerable questions 18 of 48 as before, and of the
+claims the product had removed citing the gold sentence, 3 of 6 would now be kept (was 1).
+The recorded claims hold few made-up names, speakers or reversals; the cases these tests were
+written for are the scripted ones of ``tests/integration/test_llm_made_up_claims.py``.
+"""
 
 from __future__ import annotations
 
