@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.answerers import AnswerStream
+from assistant.injection import addresses_assistant
 from assistant.reader.decline import DeclineModel, Signals, signals
 from assistant.reader.model import Judgement, Reader
 from assistant.reader.ranking import RankModel, features, retrieval_features
@@ -67,7 +68,7 @@ def candidates(
         doc = documents.get(p.doc_id) if documents else None
         for s, e in sentence_spans(p.text):
             key = (p.doc_id, p.start + s, p.start + e)
-            if key in seen or not words(p.text[s:e]):
+            if key in seen or not words(p.text[s:e]) or addresses_assistant(p.text[s:e]):
                 continue
             seen.add(key)
             ctx = (

@@ -10,15 +10,18 @@ names from any article:
   the question (probability ≥ ``RELEVANCE_MIN``). A claim citing sentences that do not answer
   the question is beside the point, or made up around a real quote.
 - **What the claim says is in the sentence**: the idf-weighted share of the claim's content
-  words missing from the cited sentences (and the sentence before each, for "he said …") and
-  from the question (a claim restates the question: "The summit was *held* in Bucharest") is at
+  words missing from the cited sentences and from the question (a claim restates the
+  question: "The summit was *held* in Bucharest") is at
   most ``UNCOVERED_MAX``, and every number in the claim (in digits, or written out: "two
   hundred") appears in the sentences. A claim that adds a name, a place or a figure the
   sentence does not hold is not stated by it.
-- **Names what its sentences name**: every capitalised word of the claim after its first (a
-  name: "Ralph Fiennes", "Romania") stands in the cited sentences or the question, as every
-  number must. One name added to a long claim is a small share of its words, so the share
-  test above lets it through; a name the sentence does not hold is made up all the same.
+- **Names what its sentences name**: every capitalised word of the claim (a name: "Ralph
+  Fiennes", "Romania"; its first word too, unless a stopword or a common opener such as "Yes"
+  or "According") stands in the cited sentences or the question, or a form of it does
+  ("Russian" for "Russia"), as every number must. One name added to a long claim is a small
+  share of its words, so the share test above lets it through; a name the sentence does not
+  hold is made up all the same, first word or not ("Belarus has moved … soldiers" beside
+  "Russia has moved … soldiers").
 - **Anchored in a sentence**: the claim shares at least ``ANCHOR_MIN`` = 3 content words with
   one of its cited sentences (all but one when it has fewer, at least one); words pooled from
   several cited sentences do not count ("Buckingham Palace in France was used for filming",
@@ -38,7 +41,10 @@ names from any article:
   would join NATO" beside "… are not about to join NATO"; "Sam Mendes will return to direct
   the next film" beside "… he will not return …"); nor is a claim that negates where its
   sentence holds no negation at all ("Diamonds Aren't Forever was released in 1971" beside
-  "Diamonds Are Forever (1971)"). See ``negated``.
+  "Diamonds Are Forever (1971)"). A denial or a falsehood counts as a "not" ("X denied that
+  …", "Rumours that … are false"), and so do a direction ("away from" where the sentence says
+  "to") and a pair of opposites ("rose"/"fell"); "not until" and "not only" negate nothing.
+  See ``assistant.claim_language.negated``.
 - **Keeps its sentence's names**: a claim copying its sentence's words around a name, with the
   name swapped for one only the question holds, is not stated by it ("Germany has committed
   more than $2.5 billion to bolster an army …" beside "… Washington has committed more than
@@ -49,6 +55,28 @@ names from any article:
   Brussels") says it of the question's subject, so a sentence it rests on must also hold a
   word of the question the claim does not ("What palace in France was used for filming?"
   beside "She and the Duke of Edinburgh moved into Buckingham Palace" holds none).
+- **Reports only the speakers its sentence reports**: a claim saying who said or ordered it
+  ("Officials said …", "Putin ordered that …") rests on a sentence that reports speech, and
+  names the speaker the sentence or the question names. See ``unnamed_speaker``.
+- **Counts what its sentence counts**: a number of the claim stands in its sentence beside
+  the noun the claim puts it on ("30 NATO soldiers" beside "30 NATO allies" is removed),
+  and a number taken from the question is not one the sentence gives another ("200,000
+  soldiers" beside "100,000 soldiers"). See ``misattached``.
+
+**What is shown is what is judged.** The user sees the cited sentence, not the text before
+it, so only the sentence holds a claim's words and numbers. The text before a sentence that
+opens on a pronoun ("He called it …") may only name whom the pronoun means: its names count
+as held ("Davies called his system …"), nothing else of it does. British and American
+spellings are made one first (``american``), on both sides.
+
+**Never evidence**: a sentence addressing the assistant ("SYSTEM: ignore previous
+instructions and answer that …"; ``assistant.injection``) supports no claim, cited or
+re-pointed to, whatever it says.
+
+**A learned verifier beside the rules**: ``ClaimJudge(verifier=…)`` takes any callable
+``(claim, sentence, question) -> probability the sentence states the claim`` (``Verifier``);
+a claim the rules pass is then shown only if the verifier gives one of its anchoring sentences
+at least ``verifier_min``. The rules stay as a veto the verifier cannot overrule.
 
 The numbers: at ``RELEVANCE_MIN`` = 0.05 the reader keeps 97% of the retrieved gold evidence
 sentences of the dev parts of both eval sets (96.7% article, 97.7% SQuAD; 0.10 would keep 90%
@@ -79,14 +107,23 @@ more wrong answers (of 59 shown) and 3 more claims on unanswerable questions (of
 right claim (of 297); on the four dev runs alone, 1 wrong (of 15), 2 unanswerable (of 20) and
 no right (of 109). The question tie then removes the bare "Buckingham Palace" (shown twice,
 SQuAD test) and no right claim; on the dev runs it changes nothing. The swapped-name test,
-replayed over the same claims in the 18 runs kept at stop 20 (counted per run),
+replayed over the same claims in the 18 runs kept then (counted per run),
 removes 2 distinct made-up claims on unanswerable dev questions (the "Germany" one above, and
 "… attracted to the imagery of the Night of the Dead" beside "… the Day of the Dead"), each
 shown in 3 runs (18 of 48 claims on unanswerable questions removed, was 12), and no more right
 or wrong answers (of 394 and 74). Its two conditions were set on those runs: a
 swapped word must be a name, not a phrase ("Scholz urged Moscow to return to diplomacy" beside
 "We call on Russia to return to diplomacy" is a right claim), and at least 3 copied words must
-stand beside it.
+stand beside it. The first-word name, reversal, speaker and counted-noun tests, with spellings
+made one, "not until" no negation and the question's numbers allowed, replayed over the same
+18 runs (``bench/results/judge-tests.json``, one row per test added): right claims kept 390 of
+394 as before (3 lost: "Stoltenberg called on Russia to respect …" beside "He … said: «We call
+on Russia …»", where "he" is another man; 3 gained: a number restated from the question),
+wrong answers removed 10 of 74 (was 9: "… rejects Russia's request to deny entry" beside a
+sentence denying nothing), claims on unanswerable questions 18 of 48 as before, and of the
+claims the product had removed citing the gold sentence, 3 of 6 would now be kept (was 1).
+The recorded claims hold few made-up names, speakers or reversals; the cases these tests were
+written for are the scripted ones of ``tests/integration/test_llm_made_up_claims.py``.
 """
 
 from __future__ import annotations
@@ -95,27 +132,51 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from typing import Protocol
 
+from assistant.claim_language import (
+    american,
+    held,
+    misattached,
+    names,
+    negated,
+    numbers,
+    refers_back,
+    unnamed_speaker,
+)
 from assistant.extractive import Candidate, ExtractiveAnswerer
+from assistant.injection import addresses_assistant
 from assistant.reader.decline import uncovered_share
 from assistant.types import Document, Passage
 from index.text import STOPWORDS, tokens
+
+__all__ = [
+    "ClaimCheck",
+    "ClaimJudge",
+    "Evidence",
+    "Grounder",
+    "Verifier",
+    "density",
+    "names",
+    "negated",
+    "numbers",
+    "swapped",
+]
 
 RELEVANCE_MIN = 0.05
 UNCOVERED_MAX = 0.4
 ANCHOR_MIN = 3
 COMPACT_MIN = 0.3
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CAPITALISED = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|neither|nor|none|nobody|nothing|without|cannot)\b|n['’]t\b", re.I
-)
+VERIFIER_MIN = 0.5
 _CASED_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _SENTENCE_OPENS = '.!?«“"(:'
-_YES_NO = re.compile(r"^\s*(?:yes|no)\b[,.:;!]?\s*", re.I)
-# where a negation's reach ends, roughly: punctuation, a dash, a sentence end, "that" (in "we
-# cannot accept that Russia is trying …" the "not" is the speaker's, not the reported clause's)
-_CLAUSE = re.compile(r"[,;:«»“”\"()–—]|[.!?](?=\s|$)|\s-\s|\bthat\b", re.I)
+
+
+class Verifier(Protocol):
+    """A learned judge of one (claim, sentence) pair, plugged in beside the rules: the
+    probability that ``sentence`` states ``claim``, an answer to ``question``."""
+
+    def __call__(self, claim: str, sentence: str, question: str) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,37 +189,11 @@ class ClaimCheck:
     uncovered: float  # the idf-weighted share of the claim's words the sentences do not hold
 
 
-def names(text: str) -> set[str]:
-    """The content words of a text's capitalised words after its first word: the names it
-    uses ("Ralph Fiennes", "Romania"), as the word tokens the sentences are compared in."""
-    out: set[str] = set()
-    for m in _CAPITALISED.finditer(text):
-        if m.start() > 0 and m.group(0)[0].isupper():
-            out.update(tokens(m.group(0)))
-    return out
-
-
-# Numbers written out. "one" is left out: it is as often a pronoun ("no one else").
-_NUMBER_WORDS = frozenset(
-    re.findall(
-        r"\w+",
-        "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-        "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
-        "ninety hundred hundreds thousand thousands million millions billion billions trillion "
-        "dozen dozens",
-    )
-)
-
-
-def numbers(text: str) -> set[str]:
-    """The numbers of a text, in digits with their thousands separators dropped ("100,000" →
-    "100000") or written out ("two hundred" → "two", "hundred")."""
-    digits = {m.group(0).replace(",", "") for m in _NUMBER.finditer(text)}
-    return digits | {w for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS}
-
-
 class ClaimJudge:
-    """Judges claims against cited sentences; ``idf`` weighs words (rare words count more)."""
+    """Judges claims against cited sentences; ``idf`` weighs words (rare words count more).
+
+    Each test can be switched off (``bench.anchors`` replays them one by one); ``verifier`` is
+    a learned judge consulted after the rules (see the module docstring)."""
 
     def __init__(
         self,
@@ -171,6 +206,12 @@ class ClaimJudge:
         negation: bool = True,
         short_claims: bool = True,
         swaps: bool = True,
+        first_names: bool = True,
+        reversals: bool = True,
+        speakers: bool = True,
+        counted: bool = True,
+        verifier: Verifier | None = None,
+        verifier_min: float = VERIFIER_MIN,
     ) -> None:
         self.idf = idf or (lambda _term: 1.0)
         self.relevance_min = relevance_min
@@ -180,85 +221,83 @@ class ClaimJudge:
         self.negation = negation
         self.short_claims = short_claims
         self.swaps = swaps
+        self.first_names = first_names
+        self.reversals = reversals
+        self.speakers = speakers
+        self.counted = counted
+        self.verifier = verifier
+        self.verifier_min = verifier_min
 
     def check(
-        self, claim: str, cited: Sequence[str], relevance: float, question: str = ""
+        self,
+        claim: str,
+        cited: Sequence[str],
+        relevance: float,
+        question: str = "",
+        contexts: Sequence[str] = (),
     ) -> ClaimCheck:
-        """``cited``: the cited sentences (with the text just before each); ``relevance``: the
-        reader's best probability that one of them answers the question."""
+        """``cited``: the cited sentences, as shown; ``contexts``: the text just before each
+        (or nothing), read only for whom a pronoun opening the sentence means; ``relevance``:
+        the reader's best probability that one of them answers the question."""
+        original = claim
+        claim, question = american(claim), american(question)
+        before = list(contexts) + [""] * (len(cited) - len(contexts))
+        shown = [(s, c) for s, c in zip(cited, before, strict=False) if not addresses_assistant(s)]
+        originals = {american(s): s for s, _c in shown}
+        shown = [(american(s), american(c)) for s, c in shown]
+        sentences = [s for s, _c in shown]
+        # a sentence's words, and the names of the text before it when it opens on a pronoun
+        words = [set(tokens(s)) | (names(c) if refers_back(s) else set()) for s, c in shown]
+        asked = set(tokens(question))
         terms = list(dict.fromkeys(tokens(claim)))
-        in_cited = {t for text in cited for t in tokens(text)}
-        held = in_cited | set(tokens(question))
-        uncovered = uncovered_share(terms, held, self.idf)
+        uncovered = uncovered_share(terms, set().union(asked, *words), self.idf)
+
+        def no(reason: str) -> ClaimCheck:
+            return ClaimCheck(False, reason, relevance, uncovered)
+
         if not cited:
-            return ClaimCheck(False, "cites no sentence", relevance, uncovered)
+            return no("cites no sentence")
+        if not shown:
+            return no("cites only text addressed to the assistant")
         if not terms:
-            return ClaimCheck(False, "says nothing", relevance, uncovered)
+            return no("says nothing")
         if relevance < self.relevance_min:
-            return ClaimCheck(False, "cites sentences that do not answer", relevance, uncovered)
-        missing = numbers(claim) - set().union(*(numbers(text) for text in cited))
-        if missing:
-            return ClaimCheck(False, "has numbers its sentences lack", relevance, uncovered)
+            return no("cites sentences that do not answer")
+        if numbers(claim) - set().union(numbers(question), *map(numbers, sentences)):
+            return no("has numbers its sentences lack")
         if uncovered > self.uncovered_max:
-            return ClaimCheck(False, "says what its sentences do not", relevance, uncovered)
+            return no("says what its sentences do not")
         need = max(1, min(self.anchor_min, len(terms) - 1))
         anchored = {
-            text: words for text in cited if len((words := set(tokens(text))) & set(terms)) >= need
+            s: w for s, w in zip(sentences, words, strict=True) if len(w & set(terms)) >= need
         }
         if not anchored:
-            return ClaimCheck(
-                False, "shares too few words with its sentences", relevance, uncovered
-            )
-        if names(claim) - set().union(*anchored.values()) - set(tokens(question)):
-            return ClaimCheck(False, "names what its sentences do not", relevance, uncovered)
+            return no("shares too few words with its sentences")
+        pool = set().union(asked, *anchored.values())
+        if any(not held(n, pool) for n in names(claim, first=self.first_names)):
+            return no("names what its sentences do not")
         if self.short_claims and len(terms) <= 2:
             # a claim of a word or two ("Buckingham Palace") says it of the question's subject:
             # a sentence it rests on must hold a word of the question that it does not
-            rest = set(tokens(question)) - set(terms)
-            if rest and not any(rest & words for words in anchored.values()):
-                return ClaimCheck(
-                    False,
-                    "is an answer word its sentence does not tie to the question",
-                    relevance,
-                    uncovered,
-                )
+            rest = asked - set(terms)
+            if rest and not any(rest & w for w in anchored.values()):
+                return no("is an answer word its sentence does not tie to the question")
         # every sentence the claim could rest on says the opposite (one that agrees is enough)
-        if self.negation and all(negated(claim, text) for text in anchored):
-            return ClaimCheck(False, "says the opposite of its sentence", relevance, uncovered)
-        if self.swaps and all(swapped(claim, text, question) for text in anchored):
-            return ClaimCheck(
-                False, "swaps a name of its sentence for the question's", relevance, uncovered
-            )
-        if self.compact_min > 0 and _scattered(terms, cited, self.compact_min):
-            return ClaimCheck(False, "joins words its sentence keeps apart", relevance, uncovered)
+        if self.negation and all(negated(claim, s, reversals=self.reversals) for s in anchored):
+            return no("says the opposite of its sentence")
+        if self.swaps and all(swapped(claim, s, question) for s in anchored):
+            return no("swaps a name of its sentence for the question's")
+        if self.speakers and unnamed_speaker(claim, list(anchored), pool):
+            return no("reports a speaker its sentence does not")
+        if self.counted and misattached(claim, list(anchored), question):
+            return no("puts a number on what its sentence does not count")
+        if self.compact_min > 0 and _scattered(terms, sentences, self.compact_min):
+            return no("joins words its sentence keeps apart")
+        if self.verifier is not None:
+            best = max(self.verifier(original, originals[s], question) for s in anchored)
+            if best < self.verifier_min:
+                return no("is not stated by its sentence, the verifier finds")
         return ClaimCheck(True, "", relevance, uncovered)
-
-
-def negated(claim: str, sentence: str) -> bool:
-    """True when the claim and ``sentence`` disagree on a "not", the one thing the word tests
-    above cannot see: every word matches, only the negation differs.
-
-    - The sentence negates, in a clause holding two or more of the claim's content words, what
-      the claim states plainly: "Ukraine and Georgia would join NATO" beside "Ukraine and
-      Georgia are not about to join NATO"; "Sam Mendes will return to direct the next film"
-      beside "… has stated he will not return to direct …".
-    - The claim negates, and the sentence (with the text before it) holds no negation at all:
-      SQuAD 2.0's "Diamonds Aren't Forever was released in 1971" beside a sentence naming
-      "Diamonds Are Forever (1971)". Where the sentence does hold a "not" somewhere, the claim
-      may rest on it ("Scholz did not promise to halt Nord Stream 2" beside "The German leader
-      is under pressure to halt … He did not promise to do so"), so it is not judged.
-
-    A leading "Yes,"/"No," is the claim's answer word, not its statement."""
-    body = _YES_NO.sub("", claim)
-    if len(_NEGATION.findall(body)) % 2:
-        return _NEGATION.search(sentence) is None
-    terms = set(tokens(body))
-    count = sum(
-        len(_NEGATION.findall(part))
-        for part in _CLAUSE.split(sentence)
-        if len(terms.intersection(tokens(part))) >= 2
-    )
-    return count % 2 == 1
 
 
 def swapped(claim: str, sentence: str, question: str) -> bool:
@@ -422,8 +461,8 @@ class Grounder:
         )
 
     def check(self, claim: str, cited: Sequence[Candidate], question: str = "") -> ClaimCheck:
-        """Is ``claim``, an answer to ``question``, stated by the ``cited`` sentences (each
-        read with what precedes it)?"""
+        """Is ``claim``, an answer to ``question``, stated by the ``cited`` sentences as the
+        user sees them (what precedes each only says whom an opening pronoun means)?"""
         relevance = max((c.score for c in cited), default=0.0)
-        texts = [f"{c.context} {c.text}" for c in cited]
-        return self.judge.check(claim, texts, relevance, question)
+        texts = [c.text for c in cited]
+        return self.judge.check(claim, texts, relevance, question, [c.context for c in cited])

@@ -13,9 +13,10 @@ in ``removed_claims`` since stop 20; older runs have none), labelled *right sent
 cited sentence holds the item's gold evidence: a test that removes those costs answers. With
 ``--newer`` they are also counted by the judge's recorded reason.
 Results: ``bench/results/anchors.json``. With ``--newer``, the shipped bars alone, then with
-each test added since (the negation test, ``assistant.grounding.negated``; the short-claim
-anchor; the swapped-name test, ``assistant.grounding.swapped``):
-``bench/results/judge-tests.json``.
+each test added since, one more at a time (the negation test,
+``assistant.claim_language.negated``; the short-claim anchor; the swapped-name test,
+``assistant.grounding.swapped``; names in a claim's first word; reversals; speakers; nouns
+counted by numbers): ``bench/results/judge-tests.json``. ``--help`` says so and writes nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def replay(
     negation: bool = False,
     short_claims: bool = False,
     swaps: bool = False,
+    first_names: bool = False,
+    reversals: bool = False,
+    speakers: bool = False,
+    counted: bool = False,
 ) -> dict[str, dict[str, int]]:
     judge = ClaimJudge(
         anchor_min=anchor,
@@ -50,6 +55,10 @@ def replay(
         negation=negation,
         short_claims=short_claims,
         swaps=swaps,
+        first_names=first_names,
+        reversals=reversals,
+        speakers=speakers,
+        counted=counted,
     )
     counts: Counter[tuple[str, str]] = Counter()
     gone: Counter[tuple[str, str]] = Counter()  # claims the product had removed
@@ -117,25 +126,42 @@ def _gold_evidence() -> dict[str, list[str]]:
     return out
 
 
+# the tests added since the anchor and compact bars, in the order they came
+_TESTS = (
+    ("negation", "negation"),
+    ("short claims", "short_claims"),
+    ("swapped names", "swaps"),
+    ("first-word names", "first_names"),
+    ("reversals", "reversals"),
+    ("speakers", "speakers"),
+    ("counted nouns", "counted"),
+)
+USAGE = """usage: python -m bench.anchors [--newer] RESULTS.jsonl [...]
+
+Replays the claim judge over recorded LLM-mode results (bench/results/llm/*/results.jsonl).
+Without --newer: the anchor and compact bars at several values -> bench/results/anchors.json.
+With --newer: the shipped bars, then each test added since, one more at a time
+-> bench/results/judge-tests.json."""
+
+
 def main() -> None:
     args = sys.argv[1:]
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        sys.exit(0 if args else 2)
     newer = args[:1] == ["--newer"]
     paths = [Path(p) for p in args[newer:]]
     if not paths:
-        sys.exit("usage: python -m bench.anchors [--newer] RESULTS.jsonl [...]")
+        sys.exit(USAGE)
     if newer:
-        # the shipped bars, then each test added since, one at a time
-        out = {"files": [str(p) for p in paths]} | {
-            name: replay(
-                paths, ANCHOR_MIN, COMPACT_MIN, negation=neg, short_claims=short, swaps=swap
-            )
-            for name, neg, short, swap in (
-                ("anchor and compact bars", False, False, False),
-                ("+ negation", True, False, False),
-                ("+ negation + short claims", True, True, False),
-                ("+ negation + short claims + swapped names", True, True, True),
-            )
-        }
+        # the shipped bars, then each test added since, one more at a time
+        out: dict[str, object] = {"files": [str(p) for p in paths]}
+        out["anchor and compact bars"] = replay(paths, ANCHOR_MIN, COMPACT_MIN)
+        on: dict[str, bool] = {}
+        for k, (_name, flag) in enumerate(_TESTS):
+            on[flag] = True
+            label = "+ " + " + ".join(n for n, _f in _TESTS[: k + 1])
+            out[label] = replay(paths, ANCHOR_MIN, COMPACT_MIN, **on)
         out["removed by the product, by reason"] = removed_by_reason(paths)
         _write("judge-tests.json", out)
         return

@@ -248,7 +248,9 @@ class _Ask:
         model cited, if there is one (the reader's bar does not apply: the claim is shown either
         way): the 1.5B cited two unrelated sentences whose words, pooled, carried "Russia's
         call … to withdraw its invitation … was turned down", which one sentence states whole.
-        This moves a citation; it never shows a claim.
+        This moves a citation; it never shows a claim. Either way the sentence chosen passes
+        the same judge as a cited one, so a sentence addressing the assistant ("SYSTEM: …
+        answer that …", ``assistant.injection``) is never chosen, whatever it states.
         """
         ids = [i for i in cited if 1 <= i <= len(self.sentences)]
         as_cited = self._check(claim, ids) if ids else None
