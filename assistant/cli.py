@@ -422,7 +422,7 @@ def eval_run(
     if out_dir:
         err.print(f"[dim]reports written to {out_dir}/[/]")
     _print_metrics(result)
-    failed = check(result.metrics, gates)
+    failed = check(result.metrics, gates, result.summary.by_tag)
     if failed:
         raise fail("quality gate failed: " + "; ".join(map(str, failed)) + ".")
 

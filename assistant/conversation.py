@@ -151,7 +151,7 @@ def export_markdown(
             left_out.append(f"- _{escape_markdown(c.text)}_ ({escape_markdown(c.reason)})")
             left_out += [f"    - cited: “{escape_markdown(s)}”" for s in c.sentences]
         left_out += [""] if answer.removed_claims else []
-        if not answer.grounded:
+        if not answer.grounded and not answer.hedged:
             out += ["The article does not say.", "", *left_out]
             continue
         out += [escape_markdown(answer.text), ""]

@@ -19,12 +19,13 @@ from functools import lru_cache
 
 from assistant.answerers import AnswerStream
 from assistant.injection import addresses_assistant
-from assistant.reader.decline import DeclineModel, Signals, signals
+from assistant.reader.decline import DeclineModel, Signals, Similarity, content_words, signals
 from assistant.reader.model import Judgement, Reader
 from assistant.reader.ranking import RankModel, features, retrieval_features
-from assistant.types import Answer, Citation, Document, Passage, ShortAnswer
+from assistant.types import HEDGE_TEXT, Answer, Citation, Document, Passage, ShortAnswer
 from index.sentences import sentence_spans
 from index.text import tokens, words
+from index.wordvectors import shared_word_vectors
 
 DECLINE_TEXT = "The article does not say."
 CONTEXT_CHARS = 200  # the encoder keeps the last 24 tokens of it
@@ -94,18 +95,28 @@ def _terms(text: str) -> frozenset[str]:
     return frozenset(tokens(text))
 
 
+@lru_cache(maxsize=64)
+def _document_words(text: str) -> tuple[str, ...]:
+    return tuple(content_words(text))
+
+
 class ExtractiveAnswerer:
     def __init__(
         self,
         reader: Reader,
         *,
         threshold: float,
+        hedge_threshold: float | None = None,
         idf: Callable[[str], float] | None = None,
         decline: DeclineModel | None = None,
         ranker: RankModel | None = None,
+        similarity: Similarity | None = shared_word_vectors.best_similarity,
     ) -> None:
         self.reader = reader
+        self.similarity = similarity
         self.threshold = threshold
+        # at or above the decline threshold (or unset) nothing is hedged
+        self.hedge_threshold = threshold if hedge_threshold is None else hedge_threshold
         self.idf = idf or (lambda _term: 1.0)
         self.decline = decline or DeclineModel()
         self.ranker = ranker or RankModel()
@@ -119,7 +130,7 @@ class ExtractiveAnswerer:
         """The decline signals of the best candidate (``ranked`` best first)."""
         best = ranked[0]
         doc = documents.get(best.passage.doc_id) if documents else None
-        doc_terms = _terms(doc.text) if doc is not None else _terms(best.passage.text)
+        doc_words = _document_words(doc.text if doc is not None else best.passage.text)
         span = best.judgement.span_score if best.judgement else 0.0
         return signals(
             question,
@@ -127,8 +138,9 @@ class ExtractiveAnswerer:
             span,
             best.text,
             best.context,
-            set(doc_terms),
+            doc_words,
             self.idf,
+            self.similarity,
         )
 
     def judge(
@@ -184,6 +196,8 @@ class ExtractiveAnswerer:
         confidence = (
             self.decline.probability(self.signals(question, ranked, documents)) if ranked else 0.0
         )
+        if ranked and self.hedge_threshold <= confidence < self.threshold:
+            return self.hedge(ranked[0], passages, titles, confidence)
         if not ranked or confidence < self.threshold:
             return Answer(
                 text=DECLINE_TEXT,
@@ -193,18 +207,9 @@ class ExtractiveAnswerer:
                 confidence=confidence,
             )
         best = ranked[0]
-        citation = Citation(
-            n=1,
-            doc_id=best.passage.doc_id,
-            chunk_id=best.passage.chunk_id,
-            start=best.start,
-            end=best.end,
-            quote=best.text,
-            title=titles.get(best.passage.doc_id, best.passage.doc_id),
-        )
         return Answer(
             text=f"“{best.text}” [1]",
-            citations=[citation],
+            citations=[cite(best, titles)],
             grounded=True,
             mode="extractive",
             passages=list(passages),
@@ -212,6 +217,39 @@ class ExtractiveAnswerer:
             short_answer=short_answer(best),
             claims_shown=1,
         )
+
+    def hedge(
+        self,
+        best: Candidate,
+        passages: Sequence[Passage],
+        titles: Mapping[str, str],
+        confidence: float,
+    ) -> Answer:
+        """Unsure whether the article answers: its one closest sentence, cited, said to be a
+        guess. Better than "does not say" above three loose passages when the question was
+        asked in other words than the article's, and honest when it is a near miss."""
+        return Answer(
+            text=f"{HEDGE_TEXT} “{best.text}” [1]",
+            citations=[cite(best, titles)],
+            grounded=False,
+            hedged=True,
+            mode="extractive",
+            passages=list(passages),
+            confidence=confidence,
+        )
+
+
+def cite(c: Candidate, titles: Mapping[str, str]) -> Citation:
+    """The candidate sentence as citation [1], verbatim with its document offsets."""
+    return Citation(
+        n=1,
+        doc_id=c.passage.doc_id,
+        chunk_id=c.passage.chunk_id,
+        start=c.start,
+        end=c.end,
+        quote=c.text,
+        title=titles.get(c.passage.doc_id, c.passage.doc_id),
+    )
 
 
 def short_answer(c: Candidate) -> ShortAnswer | None:

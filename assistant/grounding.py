@@ -424,7 +424,7 @@ class Grounder:
 
     def __init__(self, extractive: ExtractiveAnswerer, judge: ClaimJudge | None = None) -> None:
         self.extractive = extractive
-        self.judge = judge or ClaimJudge(extractive.idf)
+        self.judge = judge or ClaimJudge(extractive.idf, verifier=reader_verifier(extractive))
 
     @classmethod
     def default(cls, threshold: float) -> Grounder:
@@ -466,3 +466,16 @@ class Grounder:
         relevance = max((c.score for c in cited), default=0.0)
         texts = [c.text for c in cited]
         return self.judge.check(claim, texts, relevance, question, [c.context for c in cited])
+
+
+def reader_verifier(extractive: ExtractiveAnswerer) -> Verifier | None:
+    """The reader's own claim verifier head, when the shipped model has one (one model, one
+    ONNX file: ``Reader.supports``); None for a model trained without it."""
+    reader = extractive.reader
+    if not getattr(reader, "verifies", False):
+        return None
+
+    def verify(claim: str, sentence: str, _question: str) -> float:
+        return reader.supports([(claim, sentence)])[0]
+
+    return verify

@@ -196,6 +196,7 @@ class Assistant:
         self.extractive = ExtractiveAnswerer(
             shared_reader(),
             threshold=settings.decline_threshold,
+            hedge_threshold=settings.hedge_threshold,
             idf=index.lexical.idf,
             decline=DeclineModel.load(),
             ranker=RankModel.load(),

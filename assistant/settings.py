@@ -60,7 +60,14 @@ def calibrated_defaults() -> dict[str, Any]:
         raise ValueError(_damaged("holds no decline_threshold number"))
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(_damaged(f"holds a decline_threshold of {threshold}, outside 0–1"))
-    return {"decline_threshold": float(threshold)}
+    hedge = data.get("hedge_threshold")
+    if hedge is not None and (isinstance(hedge, bool) or not isinstance(hedge, int | float)):
+        raise ValueError(_damaged("holds a hedge_threshold that is not a number"))
+    if hedge is not None and not 0.0 <= hedge <= threshold:
+        raise ValueError(_damaged(f"holds a hedge_threshold of {hedge}, outside 0–decline"))
+    return {"decline_threshold": float(threshold)} | (
+        {"hedge_threshold": float(hedge)} if hedge is not None else {}
+    )
 
 
 def _damaged(what: str) -> str:
@@ -91,6 +98,14 @@ class Settings(BaseSettings):
         None,  # filled from the calibration file by _calibrated_threshold
         validate_default=True,
         description="Evidence score below which the extractive answerer declines.",
+    )
+    hedge_threshold: float | None = Field(
+        None,  # filled from the calibration file by _calibrated_hedge
+        validate_default=True,
+        ge=0.0,
+        le=1.0,
+        description="Evidence score from which a question the answerer would decline gets its "
+        "closest sentence, shown as a guess; unset or at the decline threshold: never.",
     )
     mode: Literal["extractive", "llm"] | None = Field(
         None, description="Answerer; default llm when an endpoint is set, else extractive."
@@ -123,6 +138,18 @@ class Settings(BaseSettings):
         sentence."""
         if value is None:
             return calibrated_defaults().get("decline_threshold", DEFAULT_DECLINE_THRESHOLD)
+        return value
+
+    @field_validator("hedge_threshold", mode="before")
+    @classmethod
+    def _calibrated_hedge(cls, value: Any) -> Any:
+        """The calibrated hedge threshold when none is set. A damaged file is reported by the
+        decline threshold's validator; here it only means no hedging."""
+        if value is None:
+            try:
+                return calibrated_defaults().get("hedge_threshold")
+            except ValueError:
+                return None
         return value
 
     @field_validator("chroma_url", "llm_base_url")

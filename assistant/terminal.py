@@ -11,7 +11,7 @@ import re
 from rich.markup import escape
 
 from assistant.invisible import reveal_invisible
-from assistant.types import Answer
+from assistant.types import HEDGE_TEXT, Answer
 
 # ANSI/VT escape sequences (CSI "ESC [ … final", OSC "ESC ] … BEL|ESC \\", and two-byte ESC x),
 # then every other C0/C1 control character but newline and tab: an article or a model can
@@ -56,6 +56,14 @@ def answer_lines(answer: Answer) -> list[str]:
     for c in answer.removed_claims:
         tail.append(f"[dim]  – “{shown(c.text)}”: {shown(c.reason)}[/]")
         tail += [f"[dim]      cited: “{shown(_clip(s))}”[/]" for s in c.sentences]
+    if answer.hedged and answer.citations:
+        c = answer.citations[0]
+        return [
+            f"[yellow]{shown(HEDGE_TEXT)}[/]",
+            f"“{shown(c.quote)}” [{c.n}]",
+            f"  [dim]\\[{c.n}] {shown(c.title)} — characters {c.start}–{c.end}[/]",
+            *tail,
+        ]
     if not answer.grounded:
         return [f"[yellow]{shown(answer.text)}[/]", *tail]
     short = answer.short_answer

@@ -1,7 +1,8 @@
 """Values that cross from ``assistant`` to its callers (page, CLI, evals).
 
 ``Citation.quote == document.text[start:end]`` always holds; ``Answer.grounded`` is the one
-structured signal that the assistant declined ("the article does not say").
+structured signal that the assistant did not answer: it declined ("the article does not say"),
+or, with ``Answer.hedged``, showed its closest sentence as a guess.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 from index.types import Document
 
 __all__ = [
+    "HEDGE_TEXT",
     "Answer",
     "Citation",
     "Document",
@@ -26,6 +28,8 @@ __all__ = [
 ]
 
 Role = Literal["user", "assistant"]
+#: What a hedged answer says before its one closest sentence (``Answer.hedged``).
+HEDGE_TEXT = "The article may not answer this directly. The closest it comes:"
 Mode = Literal["extractive", "llm"]
 
 
@@ -90,6 +94,10 @@ class Answer(BaseModel):
     query: str = ""  # the standalone query actually retrieved with
     confidence: float = 0.0  # the reader's score of the best sentence: what declining compares
     short_answer: ShortAnswer | None = None  # the answer's words inside the first citation
+    # not grounded, yet not a plain refusal: the single closest sentence, cited, shown as a
+    # guess that may not answer (the reader's confidence fell between the hedge and decline
+    # thresholds)
+    hedged: bool = False
     dropped_quotes: int = 0  # LLM quotes that could not be verified and were removed
     claims_shown: int = 0  # statements the answer makes (an extractive answer makes one)
     claims_removed: int = 0  # LLM claims not stated by the sentences they cite, not shown

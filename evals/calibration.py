@@ -35,6 +35,9 @@ AssistantOpener = Callable[[dict[str, Any], list[Path] | None], "Assistant"]
 
 GRID = [round(i * 0.01, 2) for i in range(0, 100)]
 MAX_FALSE_REFUSALS = 0.10
+# a hedge shows the closest sentence as a guess: worth showing while, in the band it covers,
+# guesses on the evidence are at least as common as guesses that miss or answer nothing
+MIN_HEDGE_PRECISION = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,26 @@ def choose(points: Sequence[Choice]) -> Choice:
     return min((c for c in allowed if j(c) >= best - 1e-9), key=lambda c: c.threshold)
 
 
+def choose_hedge(rows_by_set: Mapping[str, Sequence[ResultRow]], decline: float) -> float:
+    """The lowest threshold at or below ``decline`` such that, of the questions the band
+    [threshold, decline) would answer with a guess, answerable ones whose closest sentence is on
+    the evidence make at least ``MIN_HEDGE_PRECISION`` (each set weighing the same). Rows are
+    recorded with no declining; ``decline`` itself means no hedging at all."""
+    best = decline
+    for t in sorted((g for g in GRID if g < decline), reverse=True):
+        right = wrong = 0.0
+        for rows in rows_by_set.values():
+            band = [r for r in rows if t <= r.confidence < decline]
+            if not rows:
+                continue
+            hits = sum(1 for r in band if r.answerable and r.top_citation_hit)
+            right += hits / len(rows)
+            wrong += (len(band) - hits) / len(rows)
+        if right + wrong and right / (right + wrong) >= MIN_HEDGE_PRECISION:
+            best = t
+    return best
+
+
 def choose_threshold(rows_by_set: Mapping[str, Sequence[ResultRow]]) -> tuple[Choice, list[Choice]]:
     """The chosen threshold and every point of the sweep, from rows recorded with no declining."""
     points = curves(rows_by_set)
@@ -86,6 +109,7 @@ class Calibration:
     points: list[Choice]
     dataset_hashes: dict[str, str]
     items: dict[str, int]  # dev items run per set
+    hedge_threshold: float | None = None  # from ``choose_hedge``; None: no hedging
 
     @property
     def sets(self) -> list[str]:
@@ -123,7 +147,8 @@ def calibrate(
         )
         hashes[name], counts[name] = prepared.dataset_hash, len(prepared.items)
     chosen, points = choose_threshold(rows_by_set)
-    return Calibration(chosen, points, hashes, counts)
+    hedge = choose_hedge(rows_by_set, chosen.threshold)
+    return Calibration(chosen, points, hashes, counts, hedge)
 
 
 def write_calibration(path: Path, calibration: Calibration) -> None:
@@ -138,6 +163,10 @@ def write_calibration(path: Path, calibration: Calibration) -> None:
         "chosen_by": "assistant eval calibrate: max mean(refusal_recall - false_refusal_rate) "
         f"over the dev parts of {', '.join(sorted(chosen.per_set))}, with false refusals <= "
         f"{MAX_FALSE_REFUSALS} in each, lowest threshold on ties",
+        "hedge_threshold": calibration.hedge_threshold,
+        "hedge_chosen_by": "the lowest threshold below the decline one at which at least "
+        f"{MIN_HEDGE_PRECISION} of the guesses it adds (each set weighing the same) are "
+        "answerable questions whose closest sentence is on the evidence",
         "dev": {
             name: {k: round(v, 4) for k, v in asdict(p).items() if k != "threshold"}
             for name, p in chosen.per_set.items()

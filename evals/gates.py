@@ -5,6 +5,10 @@ where higher is better fails below VALUE, one where lower is better (false refus
 cited characters) fails above it. ``evals.compare`` reads the same direction, so a gate and a
 comparison never disagree about what "worse" means.
 
+``--fail-under TAG:METRIC=VALUE`` gates the items of one tag alone
+(``paraphrase:evidence_hit=0.5``): a part of a set that is worse than the whole, such as the
+questions asked in other words, cannot hide behind the rest.
+
 A gate on a metric the run did not measure (``judge_faithfulness_mean`` without ``--judge``) or
 that has no value (no denominator) fails: a CI gate that passes because nothing was measured
 would hide exactly what it was put there to catch.
@@ -32,6 +36,7 @@ class Gate:
 
     key: str
     threshold: float
+    tag: str | None = None  # gate the items of this tag only
 
     @property
     def metric(self) -> registry.Metric:
@@ -51,6 +56,8 @@ class GateFailure:
 
     def __str__(self) -> str:
         key, want = self.gate.key, self.gate.threshold
+        if self.gate.tag:
+            key = f"{self.gate.tag}:{key}"
         if not self.measured:
             return f"{key} was not measured in this run"
         side = "above" if self.gate.metric.lower_is_better else "below"
@@ -58,9 +65,13 @@ class GateFailure:
 
 
 def parse_gate(text: str) -> Gate:
-    """``"mrr=0.8"`` as a Gate; ``GateError`` naming the fix for anything else."""
+    """``"mrr=0.8"`` or ``"paraphrase:mrr=0.8"`` as a Gate; ``GateError`` naming the fix for
+    anything else."""
     name, sep, value = text.partition("=")
-    name = name.strip()
+    tag, colon, metric = name.strip().rpartition(":")
+    name = metric.strip()
+    if colon and not tag.strip():
+        raise GateError(f"--fail-under wants TAG:METRIC=VALUE, not {text!r}.")
     try:
         threshold = float(value)
     except ValueError:
@@ -70,7 +81,7 @@ def parse_gate(text: str) -> Gate:
     if registry.get(name) is None:
         known = ", ".join(registry.METRICS)
         raise GateError(f"--fail-under names an unknown metric {name!r} (known: {known}).")
-    return Gate(name, threshold)
+    return Gate(name, threshold, tag.strip() or None)
 
 
 def parse_gates(texts: Iterable[str]) -> list[Gate]:
@@ -78,14 +89,27 @@ def parse_gates(texts: Iterable[str]) -> list[Gate]:
     return [parse_gate(t) for t in texts]
 
 
-def check(metrics: Mapping[str, float | None], gates: Iterable[Gate]) -> list[GateFailure]:
-    """The gates these metrics fail, in the order given; empty when all pass."""
+def check(
+    metrics: Mapping[str, float | None],
+    gates: Iterable[Gate],
+    by_tag: Mapping[str, Mapping[str, float | None]] | None = None,
+) -> list[GateFailure]:
+    """The gates these metrics fail, in the order given; empty when all pass. A tag's gate
+    reads ``by_tag[tag]``; a tag with no items in the run was not measured."""
     failures = []
     for gate in gates:
-        if gate.key not in metrics:
+        if gate.tag is not None:
+            tagged = (by_tag or {}).get(gate.tag)
+            if tagged is None:
+                failures.append(GateFailure(gate, None, measured=False))
+                continue
+            metrics_of = tagged
+        else:
+            metrics_of = metrics
+        if gate.key not in metrics_of:
             failures.append(GateFailure(gate, None, measured=False))
             continue
-        value = metrics[gate.key]
+        value = metrics_of[gate.key]
         if value is None or math.isnan(value):
             failures.append(GateFailure(gate, None))
             continue

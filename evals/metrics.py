@@ -148,7 +148,8 @@ class ItemScore(BaseModel):
     id: str
     tags: list[str] = Field(default_factory=list)
     answerable: bool
-    declined: bool
+    declined: bool  # a plain refusal; a hedge is not one
+    hedged: bool = False  # the closest sentence shown as a guess, not as an answer
     confidence: float = 0.0
     retrieved: int = 0  # passages returned: the k of retrieval_hit_at_k
     gold_spans: int = 0  # occurrences of the evidence in the corpus
@@ -156,8 +157,8 @@ class ItemScore(BaseModel):
     reciprocal_rank: float | None = None
     citation_hit: bool | None = None  # any citation overlaps gold, declined or not
     top_citation_hit: bool | None = None  # the first citation overlaps gold
-    evidence_hit: bool | None = None  # not declined and citation_hit
-    answer_match: bool | None = None  # not declined and an acceptable answer in the text
+    evidence_hit: bool | None = None  # answered (not declined, not hedged) and citation_hit
+    answer_match: bool | None = None  # answered and an acceptable answer in the text
     matched_answer: str | None = None
     citations: int = 0
     valid_citations: int = 0
@@ -171,7 +172,7 @@ class ItemScore(BaseModel):
     def passed(self) -> bool:
         """Answerable: answered with a citation on the evidence. Unanswerable: declined."""
         if self.answerable:
-            return not self.declined and self.evidence_hit is True
+            return self.evidence_hit is True
         return self.declined
 
 
@@ -183,13 +184,16 @@ def score_item(
     latency_ms: float | None = None,
 ) -> ItemScore:
     """Score one answer; ``corpus`` maps doc id to the document text the offsets refer to."""
-    declined = not answer.grounded
+    hedged = answer.hedged
+    declined = not answer.grounded and not hedged
+    answered = answer.grounded
     valid = sum(citation_is_valid(c, corpus) for c in answer.citations)
     row: dict[str, Any] = {
         "id": item.id,
         "tags": list(item.tags),
         "answerable": item.answerable,
         "declined": declined,
+        "hedged": hedged,
         "confidence": answer.confidence,
         "retrieved": len(answer.passages),
         "citations": len(answer.citations),
@@ -202,7 +206,7 @@ def score_item(
     if item.answerable:
         matched = find_answer(answer.text, item.answers) if item.answers else None
         row["matched_answer"] = matched
-        row["answer_match"] = (not declined and matched is not None) if item.answers else None
+        row["answer_match"] = (answered and matched is not None) if item.answers else None
         gold = gold_spans(item, corpus)
         row["gold_spans"] = len(gold)
         if gold:
@@ -213,7 +217,7 @@ def score_item(
             row["reciprocal_rank"] = 1.0 / rank if rank is not None else 0.0
             row["citation_hit"] = any(hits)
             row["top_citation_hit"] = bool(hits) and hits[0]
-            row["evidence_hit"] = not declined and any(hits)
+            row["evidence_hit"] = answered and any(hits)
     return ItemScore.model_validate(row)
 
 
@@ -247,7 +251,7 @@ def compute_metrics(rows: Iterable[RowLike]) -> dict[str, float]:
     scores = as_scores(rows)
     answerable = [s for s in scores if s.answerable]
     unanswerable = [s for s in scores if not s.answerable]
-    answered = [s for s in scores if not s.declined]
+    answered = [s for s in scores if not s.declined and not s.hedged]
     total_citations = sum(s.citations for s in scores)
     latencies = [s.latency_ms for s in scores if s.latency_ms is not None]
     values = {
@@ -262,6 +266,8 @@ def compute_metrics(rows: Iterable[RowLike]) -> dict[str, float]:
         ),
         "refusal_recall": _mean(s.declined for s in unanswerable),
         "false_refusal_rate": _mean(s.declined for s in answerable),
+        "hedge_rate": _mean(s.hedged for s in scores),
+        "hedge_hit": _mean(s.citation_hit for s in answerable if s.hedged),
         "cited_chars_mean": _mean(s.cited_chars for s in answered),
         "claims_removed_mean": _mean(s.claims_removed for s in scores),
         "unanswerable_claims_mean": _mean(s.claims_shown for s in unanswerable),
@@ -278,6 +284,7 @@ def count_rows(scores: Sequence[ItemScore]) -> dict[str, int]:
         "answerable": sum(s.answerable for s in scores),
         "unanswerable": sum(not s.answerable for s in scores),
         "declined": sum(s.declined for s in scores),
+        "hedged": sum(s.hedged for s in scores),
         "citations": sum(s.citations for s in scores),
         "passed": sum(s.passed for s in scores),
     }

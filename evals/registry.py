@@ -179,10 +179,27 @@ METRICS: dict[str, Metric] = {
         Metric(
             "false_refusal_rate",
             "false refusal rate",
-            "answerable items the assistant declined",
+            "answerable items the assistant declined (a hedged guess is not a refusal)",
             _L,
             "fraction",
             "answerable",
+        ),
+        Metric(
+            "hedge_rate",
+            "hedge rate",
+            "items answered with the closest sentence marked as a guess: neither a grounded "
+            "answer nor a refusal",
+            _L,
+            "fraction",
+            "items",
+        ),
+        Metric(
+            "hedge_hit",
+            "hedge hit",
+            "hedged answerable items whose guessed sentence is on the evidence",
+            _H,
+            "fraction",
+            "hedged answerable",
         ),
         # Lower is better: DESIGN.md asks for tight citations ("quoting everything is no
         # answer"). Quoting nothing is caught by evidence_hit and citation_validity, which fall.
@@ -269,7 +286,9 @@ def population(key: str, counts: Mapping[str, int]) -> str:
     metric = METRICS.get(key)
     kind = metric.population if metric else "items"
     if kind == "answered":
-        n = counts.get("items", 0) - counts.get("declined", 0)
+        n = counts.get("items", 0) - counts.get("declined", 0) - counts.get("hedged", 0)
+    elif kind == "hedged answerable":
+        return f"{counts.get('hedged', 0)} hedged"
     else:
         n = counts.get(kind, 0)
     return f"{n} {kind}"

@@ -6,44 +6,13 @@ instead of falling back to Chroma's default model (which would try to download w
 
 from __future__ import annotations
 
-import logging
-import pathlib
-import threading
 from typing import Any
 
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
-_lock = threading.Lock()
-_models: dict[str, Any] = {}
-
-
-def load_wordllama(dim: int = 256) -> Any:
-    """The WordLlama model, once per process.
-
-    ``WordLlama.load()`` looks for its tokenizer under ``tokenizer/`` and downloads it when absent;
-    the wheel ships it under ``tokenizers/``, so point the cache at the package and forbid
-    downloads. ``import wordllama`` calls ``logging.basicConfig(level=INFO)``: undo that.
-    """
-    key = f"wordllama/{dim}"
-    with _lock:
-        if key not in _models:
-            root = logging.getLogger()
-            level, handlers = root.level, list(root.handlers)
-            import wordllama
-            from wordllama import WordLlama
-
-            root.setLevel(level)
-            for h in list(root.handlers):
-                if h not in handlers:
-                    root.removeHandler(h)
-            _models[key] = WordLlama.load(
-                cache_dir=pathlib.Path(wordllama.__file__).parent,
-                disable_download=True,
-                dim=dim,
-            )
-        return _models[key]
+from index.wordvectors import load_wordllama
 
 
 @register_embedding_function

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from assistant.types import Answer, Document, Passage
+from assistant.types import HEDGE_TEXT, Answer, Document, Passage
 from ui.formatting import (
     Span,
     answer_markdown,
@@ -48,7 +48,12 @@ def render_answer(
     """
     if answer.fallback_reason:
         st.warning(escape_markdown(answer.fallback_reason), icon=":material/cloud_off:")
-    if not answer.grounded:
+    if answer.hedged:
+        # a guess, said to be one: the single closest sentence in its card, no headline
+        st.markdown(f"**{HEDGE_TEXT}**")
+        render_citations(answer, documents)
+        render_article_views(answer, documents)
+    elif not answer.grounded:
         render_declined(answer, documents)
     else:
         if answer.mode == "extractive":

@@ -4,8 +4,12 @@ The reader's best score alone separates answerable from unanswerable questions o
 questions written to *look* answerable (an entity or number swapped, SQuAD 2.0 style) still
 meet a sentence that shares most of their words. So the decision combines, in a logistic model:
 - the reader: its best sentence's logit, the margin to the runner-up, the short answer's score;
-- coverage: the idf-weighted share of the question's terms that the chosen sentence (with the
-  text just before it) does not hold, and the share its whole document does not hold.
+- coverage *by meaning*: the idf-weighted share of the question's words that the chosen
+  sentence (with the text just before it) does not hold, and the share its whole document does
+  not hold, where a word counts as held, by degrees, when the text holds a word of about the
+  same meaning (WordLlama cosine: "troops" is held by "soldiers" at 0.66, not by "tanks" at
+  0.07). People rarely ask in the article's own words: a feature that punished a word only for
+  being absent from the text declined half of the questions asked in other words.
 None of these names anything in any article. The weights are fitted on the dev parts of both
 shipped eval sets (news and held-out encyclopedia articles, each weighing the same) by
 ``python -m training.reader.decline`` and shipped in ``model/decline.json``; the product's
@@ -21,10 +25,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.text import tokens
+import numpy as np
+
+from index.text import STOPWORDS, _stemmer, words
 
 DECLINE_FILE = Path(__file__).with_name("model") / "decline.json"
-FEATURES = ("reader_logit", "margin", "span", "uncovered", "absent_from_document")
+FEATURES = ("reader_logit", "margin", "span", "unmatched", "unmatched_in_document")
+# cosine below LOW: another meaning (antonyms and co-hyponyms sit at 0.1-0.45); at HIGH and
+# above: the same meaning (synonyms at 0.6-0.8); linear in between
+MATCH_LOW, MATCH_HIGH = 0.3, 0.6
+
+#: For each word, its highest cosine with a word of the pool (``WordVectors.best_similarity``).
+Similarity = Callable[[Sequence[str], Sequence[str]], np.ndarray]
 
 
 def logit(p: float) -> float:
@@ -43,13 +55,45 @@ def uncovered_share(
     return missing / total if total else 0.0
 
 
+def content_words(text: str) -> list[str]:
+    """The words a question is about, as written (unstemmed, so their vectors can be looked
+    up), once each."""
+    return list(
+        dict.fromkeys(w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit()))
+    )
+
+
+def unmatched_share(
+    question_words: Sequence[str],
+    held_words: Sequence[str],
+    idf: Callable[[str], float],
+    similarity: Similarity | None,
+) -> float:
+    """The idf-weighted share of the question's words that ``held_words`` do not match: a word
+    held as such (same stem) is matched; otherwise it is matched by degrees by the held word
+    closest in meaning. Without ``similarity``, only same-stem words match."""
+    if not question_words:
+        return 0.0
+    stem = _stemmer().stemWord
+    held_stems = {stem(w) for w in held_words}
+    stems = [stem(w) for w in question_words]
+    weights = np.array([idf(s) for s in stems], dtype=float)
+    credit = np.array([1.0 if s in held_stems else 0.0 for s in stems])
+    todo = [i for i, c in enumerate(credit) if c == 0.0]
+    if todo and similarity is not None and held_words:
+        sims = similarity([question_words[i] for i in todo], held_words)
+        credit[todo] = np.clip((sims - MATCH_LOW) / (MATCH_HIGH - MATCH_LOW), 0.0, 1.0)
+    total = weights.sum()
+    return float((weights * (1.0 - credit)).sum() / total) if total else 0.0
+
+
 @dataclass(frozen=True)
 class Signals:
     reader_logit: float
     margin: float
     span: float
-    uncovered: float
-    absent_from_document: float
+    unmatched: float
+    unmatched_in_document: float
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -61,20 +105,22 @@ def signals(
     span_score: float,
     sentence: str,
     context: str,
-    document_terms: set[str],
+    document_words: Sequence[str],
     idf: Callable[[str], float],
+    similarity: Similarity | None = None,
 ) -> Signals:
-    """The decline signals for the best sentence; ``scores`` are all candidates', best first."""
-    q = list(dict.fromkeys(tokens(question)))
+    """The decline signals for the best sentence; ``scores`` are all candidates', best first;
+    ``document_words`` the content words of its document (``content_words``)."""
+    q = content_words(question)
     best = scores[0] if scores else 0.0
     second = scores[1] if len(scores) > 1 else 0.0
-    near = set(tokens(sentence)) | set(tokens(context))
+    near = content_words(f"{context} {sentence}")
     return Signals(
         reader_logit=logit(best),
         margin=best - second,
         span=span_score,
-        uncovered=uncovered_share(q, near, idf),
-        absent_from_document=uncovered_share(q, document_terms, idf),
+        unmatched=unmatched_share(q, near, idf, similarity),
+        unmatched_in_document=unmatched_share(q, document_words, idf, similarity),
     )
 
 

@@ -2,6 +2,8 @@
 
 It judges (question, sentence) pairs: how likely the sentence answers the question (a
 probability, the [CLS] head) and where the short answer stands inside it (the start/end head).
+A model trained with the claim verifier (``training.reader.verifier``) has a fourth output,
+``supports``: how likely a sentence states a claim; ``Reader.verifies`` says whether it has.
 The model is trained by ``make reader`` (``training/reader/``) and shipped in ``model/`` beside
 this file with its sha256 sums; a file that does not match is refused, never half-used.
 """
@@ -92,6 +94,34 @@ class Reader:
             ) from exc
         self.max_len = int(manifest.get("max_len", 128))
         self.manifest = manifest
+        self.outputs = [o.name for o in self.session.get_outputs()]
+
+    @property
+    def verifies(self) -> bool:
+        """Whether this model carries the claim verifier head."""
+        return "supports" in self.outputs
+
+    def supports(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """For each (claim, sentence) pair, the probability that the sentence states the claim,
+        judged on the sentence alone (what the user is shown). A sentence longer than the window
+        keeps its best part. Raises ``ReaderUnavailableError`` for a model without the head."""
+        if not self.verifies:
+            raise ReaderUnavailableError(
+                "The shipped reader has no claim verifier head; retrain it with `make reader`."
+            )
+        if not pairs:
+            return []
+        items: list[Window] = []
+        owner: list[int] = []
+        for i, (claim, sentence) in enumerate(pairs):
+            ws = windows(self.tokenizer, claim, sentence, "", max_len=self.max_len)
+            items += ws
+            owner += [i] * len(ws)
+        outputs = dict(zip(self.outputs, self.session.run(None, batch(items)), strict=True))
+        best = np.full(len(pairs), -np.inf)
+        for w, i in enumerate(owner):
+            best[i] = max(best[i], float(outputs["supports"][w]))
+        return [float(1 / (1 + np.exp(-b))) for b in best]
 
     def judge(self, question: str, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
         """One verdict per (sentence, context) pair, in order. A sentence longer than the
@@ -105,7 +135,7 @@ class Reader:
             items += ws
             owner += [i] * len(ws)
         arrays = batch(items)
-        logits, starts, ends = self.session.run(None, arrays)
+        logits, starts, ends = self.session.run(["answers", "start", "end"], arrays)
         mask = sentence_mask(items, arrays["input_ids"].shape[1])
         best: dict[int, int] = {}
         for w, i in enumerate(owner):

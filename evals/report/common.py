@@ -37,4 +37,5 @@ def counts_line(counts: Mapping[str, int]) -> str:
         f"{counts.get('items', 0)} items ({counts.get('answerable', 0)} answerable, "
         f"{counts.get('unanswerable', 0)} unanswerable); {counts.get('passed', 0)} passed, "
         f"{counts.get('declined', 0)} declined"
+        + (f", {counts['hedged']} hedged" if counts.get("hedged") else "")
     )

@@ -27,6 +27,7 @@ FAILURE_KINDS: dict[str, str] = {
     "error": "the item could not be run",
     "false answer": "false answer: answered a question the article does not answer",
     "declined": "declined an answerable question",
+    "hedged": "hedged: showed its closest sentence as a guess, not as an answer",
     "unscorable": "unscorable: the gold evidence is not in the corpus",
     "no citation": "answered without a citation",
     "wrong citation": "wrong citation: none overlaps the gold evidence",
@@ -48,9 +49,11 @@ def failure_kind(row: RowInput) -> str:
     if r.error:
         return "error"
     if not r.answerable:
-        return "false answer"
+        return "hedged" if r.hedged else "false answer"
     if r.declined:
         return "declined"
+    if r.hedged:
+        return "hedged"
     if r.evidence_hit is None:
         return "unscorable"
     if not r.citations:
@@ -65,7 +68,7 @@ def describe_failure(row: RowInput) -> str:
     if kind == "error":
         return f"error: {r.error}"
     reasons = [FAILURE_KINDS[kind]]
-    if r.answerable and not r.declined and r.answer_match is False:
+    if r.answerable and not r.declined and not r.hedged and r.answer_match is False:
         reasons.append("no acceptable answer in the text")
     if r.valid_citations < r.citations:
         bad = r.citations - r.valid_citations

@@ -58,3 +58,21 @@ def test_a_metric_the_run_did_not_measure_fails() -> None:
 
 def test_all_pass() -> None:
     assert check({"mrr": 0.9}, [Gate("mrr", 0.9)]) == []
+
+
+def test_a_tag_gate_reads_that_tags_items_only() -> None:
+    gate = parse_gate("paraphrase:evidence_hit=0.5")
+    assert (gate.tag, gate.key, gate.threshold) == ("paraphrase", "evidence_hit", 0.5)
+    overall = {"evidence_hit": 0.9}
+    # the whole run passes; the reworded questions alone do not
+    [failure] = check(overall, [gate], {"paraphrase": {"evidence_hit": 0.3}})
+    assert str(failure) == "paraphrase:evidence_hit = 0.300 (below 0.5)"
+    assert check(overall, [gate], {"paraphrase": {"evidence_hit": 0.6}}) == []
+    # a tag the run has no items of was not measured: a failure, never a silent pass
+    [missing] = check(overall, [gate], {"fact": {"evidence_hit": 1.0}})
+    assert str(missing) == "paraphrase:evidence_hit was not measured in this run"
+
+
+def test_a_tag_gate_without_a_tag_is_refused() -> None:
+    with pytest.raises(GateError, match="TAG:METRIC=VALUE"):
+        parse_gate(":evidence_hit=0.5")

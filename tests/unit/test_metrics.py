@@ -389,6 +389,7 @@ def test_per_tag_metrics_count_an_item_under_each_of_its_tags() -> None:
         "answerable": 2,
         "unanswerable": 2,
         "declined": 1,
+        "hedged": 0,
         "citations": 0,
         "passed": 2,
     }

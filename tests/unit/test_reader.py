@@ -133,3 +133,18 @@ def test_a_file_that_matches_its_sum_but_is_no_model_is_refused(tmp_path: Path) 
 
 def test_the_reader_loads_once_per_process() -> None:
     assert shared_reader() is shared_reader()
+
+
+def test_a_reader_without_the_verifier_head_says_so() -> None:
+    """The verifier head comes with a retrained model; until then asking for it is an error
+    with one sentence, never a silent 0.5."""
+    from assistant.errors import ReaderUnavailableError
+    from assistant.reader.model import shared_reader
+
+    reader = shared_reader()
+    if reader.verifies:
+        got = reader.supports([("Russia moved soldiers.", "Russia has moved 100,000 soldiers.")])
+        assert len(got) == 1 and 0.0 <= got[0] <= 1.0
+        return
+    with pytest.raises(ReaderUnavailableError, match="no claim verifier head"):
+        reader.supports([("a claim", "a sentence")])

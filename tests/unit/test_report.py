@@ -138,13 +138,16 @@ def test_build_report_has_every_design_key(written: dict[str, Any]) -> None:
     }
     assert set(METRIC_KEYS) <= set(report["metrics"])
     for key, value in report["metrics"].items():
-        if not key.endswith(("_ms", "chars_mean")):
+        if key == "hedge_hit":
+            assert value is None  # no item was hedged: nothing to score, not a 0
+        elif not key.endswith(("_ms", "chars_mean")):
             assert 0.0 <= value <= 1.0, key
     assert report["counts"] == {
         "items": 5,
         "answerable": 3,
         "unanswerable": 2,
         "declined": 2,
+        "hedged": 0,
         "citations": 3,
         "passed": 2,
     }

