@@ -85,6 +85,14 @@ def eval_run(
         bool,
         typer.Option(help="Continue a stopped run in --out instead of starting over."),
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace an earlier run in --out (without it, or --resume, an --out folder "
+            "holding a run is refused and left as it is).",
+        ),
+    ] = False,
     within_doc: Annotated[
         bool,
         typer.Option(
@@ -119,6 +127,7 @@ def eval_run(
     from evals.dataset import resolve_sources
     from evals.errors import EvalError
     from evals.gates import check, parse_gates
+    from evals.runner import check_out
 
     if split not in {"dev", "test", "all"}:
         raise fail("--split must be dev, test or all.")
@@ -127,6 +136,8 @@ def eval_run(
     check_mode(mode)
     try:
         gates = parse_gates(fail_under or [])
+        if out_dir:  # before the index is opened: a refusal should not wait for it
+            check_out(out_dir, resume=resume, overwrite=overwrite)
     except EvalError as exc:
         raise fail(str(exc)) from exc
     sources = resolve_sources(
@@ -149,6 +160,7 @@ def eval_run(
                 limit=limit,
                 tags=tags or (),
                 resume=resume,
+                overwrite=overwrite,
                 within_doc=within_doc,
                 judge_client=client,
                 on_start=started,
