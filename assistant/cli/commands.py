@@ -115,7 +115,12 @@ def chat() -> None:
 def config(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     check: Annotated[
-        bool, typer.Option("--check", help="Also ask the LLM endpoint for real whether it answers.")
+        bool,
+        typer.Option(
+            "--check",
+            help="Also ask the LLM endpoint for real whether it answers, streams, and (for the "
+            "default citation mode) accepts response_format JSON schemas; exit 1 if not.",
+        ),
     ] = False,
 ) -> None:
     """Show the effective settings (environment, .env, defaults); secrets are masked."""
@@ -126,9 +131,11 @@ def config(
             data["llm_check"] = "no endpoint configured (ASSISTANT_LLM_BASE_URL)"
         else:
             from assistant.llm import LLMClient
+            from assistant.llm.check import check_endpoint
 
-            health = LLMClient.from_settings(loaded).health()
-            data["llm_check"] = ("ok: " if health.ok else "FAILED: ") + health.detail
+            with LLMClient.from_settings(loaded, max_retries=0) as client:
+                checked = check_endpoint(client, loaded.llm_citations)
+            data["llm_check"] = ("ok: " if checked.ok else "FAILED: ") + checked.detail
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     else:
