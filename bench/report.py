@@ -444,9 +444,7 @@ def chroma_sweep(result: dict[str, Any]) -> Lines:
 
 def targets_table(result: dict[str, Any]) -> Lines:
     rows = [[t["target"], t["measured"], t["at"], t["status"]] for t in result["targets"]]
-    return section(
-        "Targets (2 cores)", table(["target", "measured", "at", "status"], rows, "lrll")
-    )
+    return section("Targets (2 cores)", table(["target", "measured", "at", "status"], rows, "lrll"))
 
 
 SECTIONS = (
