@@ -60,10 +60,10 @@ llm: $(VENV)/.installed-$(LLM_EXTRA)
 
 test: $(STAMP) $(VENV)/.installed-local browser
 	$(PY) -m pytest -q
-	$(PY) -m assistant.cli eval --split test --mode extractive --out test-artifacts/eval-test \
+	$(PY) -m assistant.cli eval --split test --mode extractive --overwrite --out test-artifacts/eval-test \
 		$(EVAL_GATE)
 	$(PY) -m assistant.cli eval --set squad --split test --mode extractive \
-		--out test-artifacts/eval-squad-test $(SQUAD_GATE)
+		--overwrite --out test-artifacts/eval-squad-test $(SQUAD_GATE)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

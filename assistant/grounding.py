@@ -107,7 +107,7 @@ more wrong answers (of 59 shown) and 3 more claims on unanswerable questions (of
 right claim (of 297); on the four dev runs alone, 1 wrong (of 15), 2 unanswerable (of 20) and
 no right (of 109). The question tie then removes the bare "Buckingham Palace" (shown twice,
 SQuAD test) and no right claim; on the dev runs it changes nothing. The swapped-name test,
-replayed over the same claims in the 18 runs kept then (counted per run),
+replayed over the same claims in the 18 LLM-mode runs kept then (counted per run),
 removes 2 distinct made-up claims on unanswerable dev questions (the "Germany" one above, and
 "… attracted to the imagery of the Night of the Dead" beside "… the Day of the Dead"), each
 shown in 3 runs (18 of 48 claims on unanswerable questions removed, was 12), and no more right

@@ -9,7 +9,7 @@ left out: those claims had passed it). A claim is labelled by its question: *una
 sentences are read without the text before them, so a claim leaning on "he said" context may
 count as removed here and not in the product.
 Claims the product had removed are judged again too, against the sentences they cited (kept
-in ``removed_claims`` since stop 20; older runs have none), labelled *right sentence* when a
+in ``removed_claims`` since commit 1d59066; older runs have none), labelled *right sentence* when a
 cited sentence holds the item's gold evidence: a test that removes those costs answers. With
 ``--newer`` they are also counted by the judge's recorded reason.
 Results: ``bench/results/anchors.json``. With ``--newer``, the shipped bars alone, then with

@@ -2,7 +2,7 @@
 
 ``render(result)`` reads only the result object (``bench/results/latest.json``), so a saved run
 can be rendered again after the report changes. ``targets(result)`` judges the run against the
-issue's targets; the judgement is stored with the results.
+product's speed targets; the judgement is stored with the results.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 TARGETS = {
     "build_chunks_per_s": 3000.0,
     "retrieve_p50_ms": 10.0,
-    # the learned reader's issue: warm answer p50 ≤ 40 ms on one article, ≤ 60 ms at 10,000
+    # with the learned reader: warm answer p50 ≤ 40 ms on one article, ≤ 60 ms at 10,000
     "answer_p50_ms_one": 40.0,
     "answer_p50_ms": 60.0,
     "cold_ask_s": 1.5,
@@ -444,9 +444,7 @@ def chroma_sweep(result: dict[str, Any]) -> Lines:
 
 def targets_table(result: dict[str, Any]) -> Lines:
     rows = [[t["target"], t["measured"], t["at"], t["status"]] for t in result["targets"]]
-    return section(
-        "Targets (issue; 2 cores)", table(["target", "measured", "at", "status"], rows, "lrll")
-    )
+    return section("Targets (2 cores)", table(["target", "measured", "at", "status"], rows, "lrll"))
 
 
 SECTIONS = (
@@ -488,7 +486,7 @@ def _cold_ask(big: dict[str, Any]) -> tuple[float, str]:
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, str]]:
-    """Each target of the issue, measured at the largest size, met or not."""
+    """Each speed target, measured at the largest size, met or not."""
     sizes = result["sizes"]
     big = max(sizes, key=lambda s: s["articles"])
     one = next((s for s in sizes if s["articles"] == 1), None)

@@ -17,7 +17,7 @@ with a fresh data folder (embedded Chroma), each step in its own process (``benc
   product shows as ratios.
 Then how ``collection.add`` cost depends on what is stored (one sweep on the largest corpus).
 
-Results go to ``bench/results/latest.json`` and ``latest.md`` (``bench.report``) and the table
+Results go to ``bench/results/scale.json`` and ``scale.md`` (``bench.report``) and the table
 is printed. Numbers only: nothing here asserts anything about time. Progress goes to stderr.
 """
 
@@ -355,11 +355,11 @@ def run(opts: Options) -> dict[str, Any]:
     result["total_s"] = round(time.perf_counter() - T0, 1)
     result["targets"] = targets(result)
     table = render(result)
-    _save(opts.out, "latest.json", result)
-    (opts.out / "latest.md").write_text(table, encoding="utf-8")
+    _save(opts.out, "scale.json", result)
+    (opts.out / "scale.md").write_text(table, encoding="utf-8")
     (opts.out / "partial.json").unlink(missing_ok=True)
     print(table)
-    say(f"wrote {opts.out / 'latest.json'} and {opts.out / 'latest.md'}")
+    say(f"wrote {opts.out / 'scale.json'} and {opts.out / 'scale.md'}")
     return result
 
 
@@ -379,7 +379,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_mar
 
 @app.command(
     help="Measure what indexing and answering cost as the corpus grows, against LangChain's "
-    "default recipe, and write bench/results/latest.md and latest.json.\n\n"
+    "default recipe, and write bench/results/scale.md and scale.json.\n\n"
     "Each corpus is the shipped article hidden among generated look-alike articles. For each "
     "size: a cold index build, warm latency and retrieval quality (the eval questions and "
     "generated ones), cold starts, an incremental refresh, and the same for the baseline; "
@@ -459,7 +459,7 @@ def main(
         Path,
         typer.Option(
             metavar="DIR",
-            help="Folder for latest.json and latest.md.",
+            help="Folder for scale.json and scale.md.",
             show_default="bench/results",
         ),
     ] = RESULTS,

@@ -79,6 +79,7 @@ def run(
     limit: int | None = None,
     tags: Sequence[str] = (),
     resume: bool = False,
+    overwrite: bool = False,
     within_doc: bool = False,
     judge_client: ChatCompleter | None = None,
     on_start: Callable[[RunStart], None] | None = None,
@@ -86,13 +87,14 @@ def run(
 ) -> EvalRun:
     """Run the eval sets on ``assistant`` and, with ``out``, write results and reports there.
 
-    Raises ``EvalError`` (nothing left to run, a resume against a different run) and whatever
+    Raises ``EvalError`` (nothing left to run, a resume against a different run, an earlier run
+    in ``out`` without ``resume`` or ``overwrite``) and whatever
     the assistant raises on purpose (``AssistantError``). ``judge_client``: an LLM endpoint that
     judges each answered row's claims; None skips the judge.
     """
     prepared = prepare(datasets, assistant, tags=tags, limit=limit)
     meta = run_meta(assistant, prepared, mode, k, within_doc)
-    done = start_run(out, meta, resume) if out else []
+    done = start_run(out, meta, resume, overwrite) if out else []
     if on_start:
         on_start(RunStart(len(prepared.items), done, prepared.problems))
     rows = run_rows(

@@ -34,6 +34,27 @@ class ResumeRefused(EvalError):
     """``--resume`` against a results folder of a different run."""
 
 
+class EarlierRun(EvalError):
+    """``--out`` names a folder holding an earlier run, and neither resume nor overwrite."""
+
+
+# The files whose presence means a folder holds a run: replacing them silently loses it.
+RUN_FILES = (RUN, RESULTS, "report.json")
+
+
+def check_out(out: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse to start over in a folder holding an earlier run unless told to (``overwrite``)
+    or told to continue it (``resume``): nothing is written before this check passes."""
+    if resume or overwrite:
+        return
+    found = [name for name in RUN_FILES if (out / name).exists()]
+    if found:
+        raise EarlierRun(
+            f"{out} holds an earlier eval run ({found[0]}): pass --resume to continue it, "
+            "choose another --out folder, or pass --overwrite to replace it."
+        )
+
+
 @dataclass
 class Prepared:
     items: list[EvalItem]
@@ -155,8 +176,12 @@ def read_rows(path: Path) -> list[ResultRow]:
     return results.rows
 
 
-def start_run(out: Path, meta: dict[str, Any], resume: bool) -> list[ResultRow]:
-    """Prepare the results folder; the rows already done when resuming."""
+def start_run(
+    out: Path, meta: dict[str, Any], resume: bool, overwrite: bool = False
+) -> list[ResultRow]:
+    """Prepare the results folder; the rows already done when resuming. An earlier run there
+    is replaced only with ``overwrite`` (``check_out``)."""
+    check_out(out, resume=resume, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     run_file, results = out / RUN, out / RESULTS
     if resume and run_file.exists():

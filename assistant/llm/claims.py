@@ -40,7 +40,7 @@ MAX_SENTENCES = 5
 # asked for on one line, the first claim words came at 3.2 s at the median instead of 5.7 s;
 # with the fences' codes in letters (``assistant.llm.prompt.fence_for``) and a shorter last
 # line, at 2.8–3.1 s over four fresh-server runs.
-# Tried at stop 20: 0.9 sends 1.7 (news) and 2.5 (encyclopedia) sentences with the gold one
+# Tried: 0.9 sends 1.7 (news) and 2.5 (encyclopedia) sentences with the gold one
 # among them for 93% and 79%, and brought the first claim words 0.5 s sooner on average over
 # two fresh-server runs each (``bench.llm``); but the LLM-mode runs lost a gold sentence on
 # two of the four parts (encyclopedia dev, news test) and gained none, and evidence is what

@@ -43,18 +43,18 @@ def test_ask_json_is_the_answer() -> None:
 def test_ask_shows_the_short_answer_bold_inside_the_quote() -> None:
     from rich.console import Console
 
-    import assistant.cli as cli
+    from assistant.cli import common
 
     console = Console(force_terminal=True, color_system="standard", width=400)
-    original = cli.out
-    cli.out = console
+    original = common.out
+    common.out = console
     try:
         with console.capture() as captured:
             result = runner.invoke(app, ["ask", "--json", "Where is NATO headquartered?"])
             short = json.loads(result.stdout)["short_answer"]["text"]
             runner.invoke(app, ["ask", "Where is NATO headquartered?"])
     finally:
-        cli.out = original
+        common.out = original
     shown = captured.get()
     assert f"\x1b[1m{short}" in shown  # bold on: ESC[1m, then the short answer
     assert "NATO headquarters in Brussels" in shown.replace("\x1b[1m", "").replace("\x1b[0m", "")

@@ -160,6 +160,32 @@ def test_resume_continues_and_refuses_a_different_run(tmp_path: Path) -> None:
     assert "Cannot resume" in other.output and "dataset_hash" in other.output
 
 
+def test_an_earlier_run_in_out_is_kept_unless_resumed_or_overwritten(tmp_path: Path) -> None:
+    """An --out folder holding an earlier run, without --resume: one sentence naming the two
+    ways on (--resume, another folder) and --overwrite, exit 1, and every file left as it was."""
+    path = _dataset(tmp_path, [json.dumps(GOOD), json.dumps(NOPE)])
+    out = tmp_path / "run"
+    out.mkdir()  # an empty folder is no earlier run
+    first = runner.invoke(app, ["eval", "--dataset", str(path), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert {"run.json", "results.jsonl", "report.json"} <= before.keys()
+
+    again = runner.invoke(app, ["eval", "--dataset", str(path), "--out", str(out)])
+    assert again.exit_code == 1
+    message = " ".join(again.output.split())
+    assert f"{out} holds an earlier eval run" in message
+    assert "--resume" in message and "--overwrite" in message and "another --out" in message
+    assert "Traceback" not in again.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    replaced = runner.invoke(
+        app, ["eval", "--dataset", str(path), "--out", str(out), "--overwrite"]
+    )
+    assert replaced.exit_code == 0, replaced.output
+    assert len((out / "results.jsonl").read_text().splitlines()) == 2
+
+
 def test_compare_shows_flipped_items(tmp_path: Path, monkeypatch) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     assert runner.invoke(app, ["eval", "--split", "test", "--out", str(a)]).exit_code == 0

@@ -192,3 +192,53 @@ def test_config_check_fails_when_nothing_answers(monkeypatch) -> None:
     result = runner.invoke(app, ["config", "--check"])
     assert result.exit_code == 1
     assert "FAILED" in result.output
+
+
+def _refusing(feature: str):
+    """A server that answers a plain chat but refuses requests using ``feature`` with a 400,
+    as servers without JSON-schema output or without streaming do."""
+
+    def handler(body: dict) -> object:
+        uses = "response_format" in body if feature == "response_format" else body.get("stream")
+        return status(400) if uses else "ok"
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("feature", "says"),
+    [
+        ("response_format", "refused response_format (a JSON schema)"),
+        ("stream", "refused a streamed answer"),
+    ],
+)
+def test_config_check_names_a_refused_feature_and_what_the_product_does(
+    monkeypatch, llm_server: LLMServer, feature: str, says: str
+) -> None:
+    """A server that answers a plain chat but refuses what the default citation mode needs:
+    FAILED, exit 1, naming the missing feature and the fall-back; and the product does fall
+    back (exit code 3) against that server, as the check says."""
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+    llm_server.set_handler(_refusing(feature))
+    result = runner.invoke(app, ["config", "--check"])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert "FAILED" in message and says in message
+    assert "the offline answer" in message
+    other = "refused a streamed answer" if feature == "response_format" else "refused response_f"
+    assert other not in message  # only the missing feature is named
+    asked = runner.invoke(app, ["ask", "--json", "Where is NATO headquartered?"])
+    assert asked.exit_code == FELL_BACK, asked.output
+
+
+def test_config_check_needs_no_json_schema_when_the_model_cites_in_free_text(
+    monkeypatch, llm_server: LLMServer
+) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("ASSISTANT_LLM_CITATIONS", "quotes")
+    llm_server.set_handler(_refusing("response_format"))
+    result = runner.invoke(app, ["config", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "ok:" in result.output
+    assert not any("response_format" in (r.json or {}) for r in llm_server.requests)

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from training.reader import data as D
+from training.reader import edits as E
 
 PARAGRAPH = (
     "The First Year of Studies program was established in 1962 to guide incoming freshmen. "
@@ -19,7 +20,7 @@ SENTENCE = "The First Year of Studies program was established in 1962 to guide i
 @pytest.mark.parametrize("seed", range(30))
 def test_edits_change_the_question_and_keep_the_old_sentence_looking_right(seed: int) -> None:
     question = "What was created at Notre Dame in 1962 to guide the largest group?"
-    got = D.edit_question(
+    got = E.edit_question(
         question, SENTENCE, PARAGRAPH, ["Holy Cross"], ["Cape Verde"], random.Random(seed)
     )
     assert got is not None
@@ -36,7 +37,7 @@ def test_edits_change_the_question_and_keep_the_old_sentence_looking_right(seed:
 
 
 def test_a_question_with_nothing_to_edit_gets_none() -> None:
-    assert D.edit_question("why", "x", "x", [], [], random.Random(0)) is None
+    assert E.edit_question("why", "x", "x", [], [], random.Random(0)) is None
 
 
 def test_held_out_articles_never_train() -> None:
@@ -61,22 +62,22 @@ KING_SENT = "In 1512 the king built a stone castle on the hill."
 
 
 def test_the_vocabulary_is_the_articles_own_words_by_shape() -> None:
-    vocab = D.article_vocab(ARTICLE)
+    vocab = E.article_vocab(ARTICLE)
     nouns = vocab.words["noun"]  # used twice or more, and seen after a determiner
     assert {"bishop", "abbot", "cathedral", "castle", "king"} <= set(nouns)
     assert "gate" not in nouns  # used once: not what the article is about
     assert "northern" in vocab.modifiers  # stands between a determiner and a noun
     assert vocab.years == ["1512", "1566"]
-    assert not any(w in D.STOPWORDS for ws in vocab.words.values() for w in ws)
+    assert not any(w in E.STOPWORDS for ws in vocab.words.values() for w in ws)
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_a_swap_puts_an_article_word_the_paragraph_lacks_in_place_of_a_question_word(
     seed: int,
 ) -> None:
-    vocab = D.article_vocab(ARTICLE)
+    vocab = E.article_vocab(ARTICLE)
     question = "What did the king build on the hill?"
-    got = D.swap_word(question, KING_SENT, KING_PAR, vocab, random.Random(seed))
+    got = E.swap_word(question, KING_SENT, KING_PAR, vocab, random.Random(seed))
     assert got is not None and got != question
     old = set(question[:-1].split())
     new = set(got[:-1].split())
@@ -87,17 +88,17 @@ def test_a_swap_puts_an_article_word_the_paragraph_lacks_in_place_of_a_question_
 
 
 def test_a_swap_needs_a_word_the_paragraph_does_not_use() -> None:
-    vocab = D.article_vocab([KING_PAR, KING_PAR])  # nothing beyond the paragraph itself
+    vocab = E.article_vocab([KING_PAR, KING_PAR])  # nothing beyond the paragraph itself
     assert (
-        D.swap_word("What did the king build?", KING_SENT, KING_PAR, vocab, random.Random(0))
+        E.swap_word("What did the king build?", KING_SENT, KING_PAR, vocab, random.Random(0))
         is None
     )
 
 
 @pytest.mark.parametrize("seed", range(10))
 def test_something_not_mentioned_is_a_modifier_or_year_from_elsewhere(seed: int) -> None:
-    vocab = D.article_vocab(ARTICLE)
-    got = D.insert_unmentioned(
+    vocab = E.article_vocab(ARTICLE)
+    got = E.insert_unmentioned(
         "What did the king build on the hill?", KING_PAR, vocab, random.Random(seed)
     )
     assert got in {
@@ -105,23 +106,23 @@ def test_something_not_mentioned_is_a_modifier_or_year_from_elsewhere(seed: int)
         "What did the king build on the northern hill?",
     }
     # no noun slot: a year the paragraph lacks, as a qualifier
-    assert D.insert_unmentioned("Who ruled?", KING_PAR, vocab, random.Random(seed)) == (
+    assert E.insert_unmentioned("Who ruled?", KING_PAR, vocab, random.Random(seed)) == (
         "Who ruled in 1566?"
     )
     # a question about time gets no year tacked on
-    assert D.insert_unmentioned("When was it built?", KING_PAR, vocab, random.Random(seed)) is None
+    assert E.insert_unmentioned("When was it built?", KING_PAR, vocab, random.Random(seed)) is None
 
 
 def test_the_word_edits_are_drawn_only_with_a_vocabulary() -> None:
-    vocab = D.article_vocab(ARTICLE)
+    vocab = E.article_vocab(ARTICLE)
     question = "What did the king build on the hill?"
     kinds = {
-        D.edit_question(question, KING_SENT, KING_PAR, [], [], random.Random(s), vocab)[1]
+        E.edit_question(question, KING_SENT, KING_PAR, [], [], random.Random(s), vocab)[1]
         for s in range(60)
     }
     assert {"swap", "unmentioned"} <= kinds
     without = {
-        D.edit_question(question, KING_SENT, KING_PAR, [], [], random.Random(s))[1]
+        E.edit_question(question, KING_SENT, KING_PAR, [], [], random.Random(s))[1]
         for s in range(60)
     }
     assert not without & {"swap", "unmentioned"}
