@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from training.reader.data import _ANTONYMS
+from training.reader.edits import _ANTONYMS
 from training.reader.paraphrase import Synonyms, reword
 from training.reader.verifier import claim_pairs, clauses
 

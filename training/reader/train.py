@@ -34,6 +34,7 @@ from transformers import BertModel
 
 from assistant.reader.encoding import MAX_LEN, batch, load_tokenizer, sentence_mask, windows
 from training.reader import data as D
+from training.reader import edits as E
 from training.reader import verifier as V
 from training.reader.paraphrase import Synonyms, reword
 
@@ -356,7 +357,7 @@ def main() -> None:
     train_set = set(train_t)
     synonyms = Synonyms(
         (p["context"] for x in s11 if x["title"] in train_set for p in x["paragraphs"]),
-        D._ANTONYMS,
+        E._ANTONYMS,
     )
     pairs += reworded(pairs, synonyms, random.Random(D.SEED + 4), a.reword_share)
     claims = list(

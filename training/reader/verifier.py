@@ -20,7 +20,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from training.reader.data import _ANTONYMS, _AUX, _NUMBER, entities, paragraph_sentences
+from training.reader.data import paragraph_sentences
+from training.reader.edits import _ANTONYMS, _AUX, _NUMBER, entities
 from training.reader.paraphrase import Synonyms, reword
 
 _CLAUSE = re.compile(r";\s+|,\s+(?:and|but|while|whereas)\s+")
