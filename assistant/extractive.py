@@ -126,11 +126,21 @@ class ExtractiveAnswerer:
         question: str,
         ranked: Sequence[Candidate],
         documents: Mapping[str, Document] | None = None,
+        *,
+        every_signal: bool = False,
     ) -> Signals:
-        """The decline signals of the best candidate (``ranked`` best first)."""
+        """The decline signals of the best candidate (``ranked`` best first). A signal the
+        decline model weighs 0 is not computed (0.0) unless ``every_signal`` (for fitting):
+        matching a question against every word of its document is the costly one."""
         best = ranked[0]
-        doc = documents.get(best.passage.doc_id) if documents else None
-        doc_words = _document_words(doc.text if doc is not None else best.passage.text)
+        doc_words: Sequence[str] | None = None
+        if every_signal or self.decline.weighs("unmatched_in_document"):
+            doc = documents.get(best.passage.doc_id) if documents else None
+            doc_words = _document_words(doc.text if doc is not None else best.passage.text)
+        doc_stems = None
+        if every_signal or self.decline.weighs("names_not_in_document"):
+            doc = documents.get(best.passage.doc_id) if documents else None
+            doc_stems = _terms(doc.text if doc is not None else best.passage.text)
         span = best.judgement.span_score if best.judgement else 0.0
         return signals(
             question,
@@ -141,6 +151,7 @@ class ExtractiveAnswerer:
             doc_words,
             self.idf,
             self.similarity,
+            doc_stems,
         )
 
     def judge(

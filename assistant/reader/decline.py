@@ -9,7 +9,12 @@ meet a sentence that shares most of their words. So the decision combines, in a 
   not hold, where a word counts as held, by degrees, when the text holds a word of about the
   same meaning (WordLlama cosine: "troops" is held by "soldiers" at 0.66, not by "tanks" at
   0.07). People rarely ask in the article's own words: a feature that punished a word only for
-  being absent from the text declined half of the questions asked in other words.
+  being absent from the text declined half of the questions asked in other words;
+- names and numbers: the share of the question's names (capitalised words past its first) and
+  numbers that its document does not hold at all. Unlike other words, a name is not reworded
+  when a question is asked in other words, while a name swapped or made up (SQuAD 2.0's
+  commonest trap: "the Night of the Dead" where the article has "Day") or a question about
+  something else altogether ("Who won the football World Cup?") leaves one unheld.
 None of these names anything in any article. The weights are fitted on the dev parts of both
 shipped eval sets (news and held-out encyclopedia articles, each weighing the same) by
 ``python -m training.reader.decline`` and shipped in ``model/decline.json``; the product's
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +36,16 @@ import numpy as np
 from index.text import STOPWORDS, _stemmer, words
 
 DECLINE_FILE = Path(__file__).with_name("model") / "decline.json"
-FEATURES = ("reader_logit", "margin", "span", "unmatched", "unmatched_in_document")
+FEATURES = (
+    "reader_logit",
+    "margin",
+    "span",
+    "unmatched",
+    "unmatched_in_document",
+    "names_not_in_document",
+)
+# a capitalised word past the start of its sentence, or a number
+_NAME = re.compile(r"(?<!^)(?<![.?!:]\s)(?<![.?!:])\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 # cosine below LOW: another meaning (antonyms and co-hyponyms sit at 0.1-0.45); at HIGH and
 # above: the same meaning (synonyms at 0.6-0.8); linear in between
 MATCH_LOW, MATCH_HIGH = 0.3, 0.6
@@ -87,6 +102,21 @@ def unmatched_share(
     return float((weights * (1.0 - credit)).sum() / total) if total else 0.0
 
 
+def question_names(question: str) -> list[str]:
+    """The stems of the question's names and numbers ("Where did Olaf Scholz meet in 2022?" →
+    olaf, scholz, 2022), once each; words a question opens with are not names."""
+    stem = _stemmer().stemWord
+    out: list[str] = []
+    for m in _NAME.finditer(question.strip()):
+        out += [stem(w) for w in words(m.group()) if w not in STOPWORDS]
+    return list(dict.fromkeys(out))
+
+
+def unheld_share(names: Sequence[str], held_stems: set[str] | frozenset[str]) -> float:
+    """The share of ``names`` (stems) that ``held_stems`` lacks; 0 for a question with none."""
+    return sum(n not in held_stems for n in names) / len(names) if names else 0.0
+
+
 @dataclass(frozen=True)
 class Signals:
     reader_logit: float
@@ -94,6 +124,7 @@ class Signals:
     span: float
     unmatched: float
     unmatched_in_document: float
+    names_not_in_document: float = 0.0
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -105,12 +136,15 @@ def signals(
     span_score: float,
     sentence: str,
     context: str,
-    document_words: Sequence[str],
+    document_words: Sequence[str] | None,
     idf: Callable[[str], float],
     similarity: Similarity | None = None,
+    document_stems: set[str] | frozenset[str] | None = None,
 ) -> Signals:
     """The decline signals for the best sentence; ``scores`` are all candidates', best first;
-    ``document_words`` the content words of its document (``content_words``)."""
+    ``document_words`` the content words of its document (``content_words``), or None to
+    leave ``unmatched_in_document`` uncomputed (0.0); ``document_stems`` its stemmed words
+    (``index.text.tokens``), or None to leave ``names_not_in_document`` uncomputed."""
     q = content_words(question)
     best = scores[0] if scores else 0.0
     second = scores[1] if len(scores) > 1 else 0.0
@@ -120,7 +154,14 @@ def signals(
         margin=best - second,
         span=span_score,
         unmatched=unmatched_share(q, near, idf, similarity),
-        unmatched_in_document=unmatched_share(q, document_words, idf, similarity),
+        unmatched_in_document=(
+            0.0 if document_words is None else unmatched_share(q, document_words, idf, similarity)
+        ),
+        names_not_in_document=(
+            0.0
+            if document_stems is None
+            else unheld_share(question_names(question), document_stems)
+        ),
     )
 
 
@@ -129,8 +170,12 @@ class DeclineModel:
     """p(answerable) = sigmoid(bias + Σ weight·signal); without a fitted file, the reader's
     own probability (weights 1 on its logit, 0 elsewhere)."""
 
-    weights: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0)
+    weights: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     bias: float = 0.0
+
+    def weighs(self, feature: str) -> bool:
+        """Whether ``feature`` moves the probability at all."""
+        return self.weights[FEATURES.index(feature)] != 0.0
 
     def probability(self, s: Signals) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, s.vector(), strict=True))
@@ -140,7 +185,7 @@ class DeclineModel:
     def load(cls, path: Path = DECLINE_FILE) -> DeclineModel:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            weights = tuple(float(data["weights"][f]) for f in FEATURES)
+            weights = tuple(float(data["weights"].get(f, 0.0)) for f in FEATURES)
             return cls(weights, float(data["bias"]))
         except (OSError, ValueError, KeyError, TypeError):
             return cls()

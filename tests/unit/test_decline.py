@@ -125,6 +125,7 @@ def test_a_fitted_file_is_read(tmp_path: Path) -> None:
     )
     model = DeclineModel.load(path)
     s = Signals(0.0, 0.0, 0.0, unmatched=1.0, unmatched_in_document=0.0)
+    # a file of fewer features (an older fit) weighs the missing ones 0
     assert model.probability(s) == pytest.approx(1 / (1 + math.exp(1.0)))
     assert DeclineModel.load(tmp_path / "missing.json") == DeclineModel()
 
@@ -133,3 +134,61 @@ def test_the_shipped_model_reads_every_feature_it_weighs() -> None:
     data = json.loads(DECLINE_FILE.read_text())
     assert list(data["weights"]) == list(FEATURES)
     assert DeclineModel.load(DECLINE_FILE) != DeclineModel()
+
+
+def test_a_signal_the_model_weighs_zero_is_not_computed() -> None:
+    """Matching the question against every word of its document is the costly signal; the
+    answerer skips it when the decline model gives it no weight, and computes it for fitting."""
+    from assistant.extractive import ExtractiveAnswerer
+    from assistant.reader.model import shared_reader
+    from assistant.types import Document, Passage
+
+    text = "The bridge was opened in 1932 by the city council."
+    doc = Document(id="d", title="t", text=text, source="s")
+    passage = Passage(chunk_id="c", doc_id="d", start=0, end=len(text), text=text, rank=1)
+    question = "Which painter sold the most canvases?"
+    for weights, every, computed in (
+        ((1.0, 0.0, 0.0, 0.0, 0.0, 0.0), False, False),
+        ((1.0, 0.0, 0.0, 0.0, -1.0, 0.0), False, True),
+        ((1.0, 0.0, 0.0, 0.0, 0.0, 0.0), True, True),
+    ):
+        answerer = ExtractiveAnswerer(shared_reader(), threshold=0.5, decline=DeclineModel(weights))
+        ranked = answerer.judge(question, [passage], {"d": doc})
+        s = answerer.signals(question, ranked, {"d": doc}, every_signal=every)
+        assert (s.unmatched_in_document > 0.5) is computed
+
+
+def test_coverage_is_fitted_so_that_it_can_only_lower_the_probability() -> None:
+    """On data where unmatched words go with answerable questions (as on dev parts whose
+    unanswerable questions are all near the topic), the free fit weighs them up; the shipped
+    fit holds those weights at 0 and leaves the others free."""
+    from training.reader.decline import fit, fit_constrained
+
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 2, n).astype(float)
+    x = np.zeros((n, len(FEATURES)))
+    x[:, 0] = y * 2.0 + rng.normal(0, 1, n)  # the reader: informative
+    x[:, 3] = y * 0.5 + rng.normal(0, 0.3, n)  # unmatched, higher when answerable
+    x[:, 4] = (1 - y) * 0.5 + rng.normal(0, 0.3, n)  # unmatched in the document: lower
+    w = np.ones(n)
+    free, _ = fit(x, y, w)
+    assert free[3] > 0
+    weights, _ = fit_constrained(x, y, w, list(range(len(FEATURES))))
+    assert weights[3] == 0.0 and weights[4] < 0 and weights[0] > 0
+
+
+def test_names_and_numbers_not_in_the_document() -> None:
+    from assistant.reader.decline import question_names, unheld_share
+
+    assert question_names("Who won the football World Cup?") == ["world", "cup"]
+    assert question_names("When did Olaf Scholz meet Biden in 2022?") == [
+        "olaf",
+        "scholz",
+        "biden",
+        "2022",
+    ]
+    assert question_names("How many troops has it moved?") == []  # nothing to hold
+    held = {"olaf", "scholz", "2022", "meet"}
+    assert unheld_share(question_names("When did Olaf Scholz meet Biden in 2022?"), held) == 0.25
+    assert unheld_share([], held) == 0.0
