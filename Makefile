@@ -86,8 +86,10 @@ bench: $(BENCH_STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
 	$(PY) -m bench.load run
 
-# Retrain the reader from ../shared/data (SQuAD; see training/reader/): about 70 min on 2 cores.
-# torch and transformers live in their own venv and never reach the product's install.
+# Retrain the reader (and its claim verifier head) from ../shared/data (SQuAD; docs/reader.md).
+# Two passes are planned, some hours on 2 cores: each `make reader` trains READER_MINUTES, keeps a
+# resumable checkpoint in training/reader/checkpoint/, and the next one continues it; the last
+# one packages the model and measures it. torch lives in its own venv, never in the product's.
 TRAIN_VENV ?= .venv-train
 READER_MINUTES ?= 62
 $(TRAIN_VENV)/.installed: training/requirements.txt
@@ -99,8 +101,9 @@ $(TRAIN_VENV)/.installed: training/requirements.txt
 
 reader: $(STAMP) $(TRAIN_VENV)/.installed
 	$(TRAIN_VENV)/bin/python -m training.reader.train --minutes $(READER_MINUTES)
-	$(PY) -m training.reader.package
-	$(MAKE) reader-eval
+	@if $(TRAIN_VENV)/bin/python -m training.reader.train --finished; then \
+	  $(PY) -m training.reader.package && $(MAKE) reader-eval; \
+	else echo "The run stopped at its time box; \`make reader\` again continues it."; fi
 
 # Held-out figures and the model card, measured through the product (also after `make reader`).
 reader-eval: $(STAMP)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # the one URL masker, re-exported: every message that names a URL shows it through it
@@ -101,7 +101,6 @@ class Settings(BaseSettings):
     )
     hedge_threshold: float | None = Field(
         None,  # filled from the calibration file by _calibrated_hedge
-        validate_default=True,
         ge=0.0,
         le=1.0,
         description="Evidence score from which a question the answerer would decline gets its "
@@ -140,17 +139,25 @@ class Settings(BaseSettings):
             return calibrated_defaults().get("decline_threshold", DEFAULT_DECLINE_THRESHOLD)
         return value
 
-    @field_validator("hedge_threshold", mode="before")
-    @classmethod
-    def _calibrated_hedge(cls, value: Any) -> Any:
-        """The calibrated hedge threshold when none is set. A damaged file is reported by the
-        decline threshold's validator; here it only means no hedging."""
-        if value is None:
+    @model_validator(mode="after")
+    def _calibrated_hedge(self) -> Settings:
+        """Unless set, the hedge band is the calibrated one's width below the decline threshold
+        in effect: a decline threshold raised by hand then does not turn everything between the
+        two calibrated thresholds into hedges. A damaged file is reported by the decline
+        threshold's validator; here it only means no hedging."""
+        if self.hedge_threshold is None:
             try:
-                return calibrated_defaults().get("hedge_threshold")
+                cal = calibrated_defaults()
             except ValueError:
-                return None
-        return value
+                cal = {}
+            if "hedge_threshold" in cal:
+                width = cal["decline_threshold"] - cal["hedge_threshold"]
+                # derived, not set: kept out of ``model_fields_set`` so that ``load_settings``
+                # derives it again from an overridden decline threshold
+                object.__setattr__(
+                    self, "hedge_threshold", max(0.0, self.decline_threshold - width)
+                )
+        return self
 
     @field_validator("chroma_url", "llm_base_url")
     @classmethod
@@ -200,4 +207,9 @@ def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment with the non-None overrides (CLI flags) on top."""
     base = Settings()
     updates = {k: v for k, v in overrides.items() if v is not None}
-    return Settings.model_validate({**base.model_dump(), **updates}) if updates else base
+    derived = {"hedge_threshold"} - base.model_fields_set  # derived again from the updates
+    return (
+        Settings.model_validate({**base.model_dump(exclude=derived), **updates})
+        if updates
+        else base
+    )

@@ -492,6 +492,7 @@ def test_what_the_checks_left_out_of_a_model_answer_is_listed(
         monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", server.base_url)
         monkeypatch.setenv("ASSISTANT_LLM_MODEL", "scripted")
         at = AppTest.from_file(str(APP), default_timeout=60).run()
+        settled_sidebar(at)  # the endpoint check has its verdict: the question goes to the model
         ask(at, WHO_DECIDES)
     assert not at.exception
     stored = at.session_state["messages"][-1]["answer"]

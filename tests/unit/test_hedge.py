@@ -6,6 +6,8 @@ above the hedge band, so each outcome is forced without faking the model.
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.extractive import DECLINE_TEXT, ExtractiveAnswerer
 from assistant.reader.model import shared_reader
 from assistant.types import HEDGE_TEXT, Answer, Citation, Passage
@@ -114,3 +116,27 @@ def test_the_hedge_threshold_keeps_guesses_right_at_least_half_the_time() -> Non
     assert choose_hedge(rows, 0.5) == 0.16
     # nothing below the decline threshold is right: no band at all
     assert choose_hedge({"a": [row(False, 0.3, False)]}, 0.5) == 0.5
+
+
+def test_the_hedge_band_keeps_its_calibrated_width_below_a_threshold_set_by_hand(
+    tmp_path, monkeypatch
+) -> None:
+    import json
+
+    import assistant.settings as settings_module
+
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({"decline_threshold": 0.6, "hedge_threshold": 0.5}))
+    monkeypatch.setattr(settings_module, "CALIBRATION_FILE", path)
+    monkeypatch.delenv("ASSISTANT_HEDGE_THRESHOLD", raising=False)
+    monkeypatch.delenv("ASSISTANT_DECLINE_THRESHOLD", raising=False)
+    settings_module.calibrated_defaults.cache_clear()
+    try:
+        assert settings_module.load_settings().hedge_threshold == 0.5
+        moved = settings_module.load_settings(decline_threshold=0.9)
+        assert moved.hedge_threshold == pytest.approx(0.8)  # the band moves, 0.1 wide
+        assert settings_module.load_settings(hedge_threshold=0.2).hedge_threshold == 0.2
+        monkeypatch.setenv("ASSISTANT_HEDGE_THRESHOLD", "0.3")
+        assert settings_module.load_settings(decline_threshold=0.9).hedge_threshold == 0.3
+    finally:
+        settings_module.calibrated_defaults.cache_clear()

@@ -337,7 +337,18 @@ def main() -> None:
     ap.add_argument("--save-every", type=int, default=200)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--no-bf16", action="store_true", help="train in fp32")
+    ap.add_argument(
+        "--finished",
+        action="store_true",
+        help="only say (exit 0 or 1) whether the checkpoint's run has done all its steps",
+    )
     a = ap.parse_args()
+    if a.finished:
+        state_file = a.checkpoint / "state.json"
+        state = json.loads(state_file.read_text()) if state_file.exists() else {}
+        done = bool(state) and state["step"] >= state["total"]
+        print(f"step {state.get('step', 0)} of {state.get('total', '?')}")
+        raise SystemExit(0 if done else 1)
     a.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO,
