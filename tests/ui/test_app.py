@@ -480,7 +480,9 @@ def test_what_the_checks_left_out_of_a_model_answer_is_listed(
     def reply(body: dict) -> str:
         user = body["messages"][-1]["content"]
         numbers = dict((text, int(n)) for n, text in re.findall(r"^\[(\d+)\] (.*)$", user, re.M))
-        nato = next(n for text, n in numbers.items() if "decided by 30 NATO allies" in text)
+        nato = next((n for text, n in numbers.items() if "decided by 30 NATO allies" in text), 0)
+        if not nato:  # not the answer prompt (the endpoint's health check): any short reply
+            return "ok"
         claims = [
             {"text": "The 30 NATO allies and Ukraine will decide it.", "sentences": [nato]},
             {"text": "The Pope will *mediate* in Geneva.", "sentences": [nato]},
