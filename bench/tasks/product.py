@@ -200,11 +200,18 @@ def _exact_dense(store: Any, matrix: Any, ids: list[str]) -> Callable[..., Any]:
     import numpy as np
 
     original = store.query
+    masks: dict[str, Any] = {}
 
-    def query(embedding: Any, k: int, where: dict[str, Any] | None = None) -> Any:
+    def query(
+        embedding: Any, k: int, where: dict[str, Any] | None = None, known: Any = None
+    ) -> Any:
         if where is not None:
-            return original(embedding, k, where=where)
+            return original(embedding, k, where=where, known=known)
         sims = matrix @ np.asarray(embedding, dtype=np.float32)
+        if known is not None:  # only the searching index's own chunks, as the store does
+            if masks.get("of") is not known:  # the same set every call: its mask, once
+                masks.update(of=known, mask=np.array([i in known for i in ids]))
+            sims = np.where(masks["mask"], sims, -np.inf)
         k = min(k, len(ids))
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top])]
