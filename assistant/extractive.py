@@ -100,6 +100,11 @@ def _document_words(text: str) -> tuple[str, ...]:
     return tuple(content_words(text))
 
 
+@lru_cache(maxsize=4096)
+def _sentence_words(text: str) -> tuple[str, ...]:
+    return tuple(content_words(text))
+
+
 class ExtractiveAnswerer:
     def __init__(
         self,
@@ -165,11 +170,17 @@ class ExtractiveAnswerer:
         The reader reads the ``ranker.read`` candidates the retrieval signals rank best (all of
         them without a prefilter); the others are not candidates."""
         cands = candidates(passages, documents)
-        q = list(dict.fromkeys(tokens(question)))
+        q = content_words(question)
         best_lexical = max((p.lexical or 0.0 for p in passages), default=0.0)
         known = {
             id(c): retrieval_features(
-                q, set(_terms(c.text)), self.idf, c.passage.lexical, best_lexical, c.passage.dense
+                q,
+                _sentence_words(c.text),
+                self.idf,
+                c.passage.lexical,
+                best_lexical,
+                c.passage.dense,
+                self.similarity,
             )
             for c in cands
         }

@@ -4,7 +4,9 @@ The reader reads one sentence at a time; over a whole article it puts a wrong se
 more often than it should (it never sees the rest of the article). Retrieval saw the whole
 corpus: how strongly the sentence's passage matched (BM25, relative to the best passage of the
 question, and the dense similarity) and how much of the question's idf mass the sentence itself
-holds. A linear model over these orders the candidates; it is fitted listwise (softmax over
+holds, where a word is held, by degrees, by a word of about the same meaning
+(``decline.unmatched_share``: a question asked in other words still finds its sentence). A
+linear model over these orders the candidates; it is fitted listwise (softmax over
 each question's candidates, the gold sentence as target) on the dev parts of both shipped eval
 sets by ``python -m training.reader.ranking`` and shipped in ``model/ranking.json``. None of the
 signals names anything in any article.
@@ -26,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.reader.decline import logit, uncovered_share
+from assistant.reader.decline import Similarity, logit, unmatched_share
 
 RANKING_FILE = Path(__file__).with_name("model") / "ranking.json"
 FEATURES = ("reader_logit", "covered", "lexical", "dense")
@@ -34,18 +36,19 @@ RETRIEVAL_FEATURES = FEATURES[1:]  # what is known before the reader reads
 
 
 def retrieval_features(
-    question_terms: Sequence[str],
-    sentence_terms: set[str],
+    question_words: Sequence[str],
+    sentence_words: Sequence[str],
     idf: Callable[[str], float],
     lexical: float | None,
     best_lexical: float,
     dense: float | None,
+    similarity: Similarity | None = None,
 ) -> tuple[float, ...]:
-    """One candidate's signals but the reader's, in ``RETRIEVAL_FEATURES`` order. ``lexical``
-    is its passage's BM25 score and ``best_lexical`` the best of the question's passages (BM25
-    has no fixed scale)."""
+    """One candidate's signals but the reader's, in ``RETRIEVAL_FEATURES`` order. The words are
+    content words as written (``decline.content_words``); ``lexical`` is its passage's BM25
+    score and ``best_lexical`` the best of the question's passages (BM25 has no fixed scale)."""
     return (
-        1.0 - uncovered_share(question_terms, sentence_terms, idf),
+        1.0 - unmatched_share(question_words, sentence_words, idf, similarity),
         (lexical or 0.0) / best_lexical if best_lexical > 0 else 0.0,
         dense or 0.0,
     )

@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.extractive import ExtractiveAnswerer
@@ -27,18 +28,32 @@ def flat_idf(_term: str) -> float:
 
 
 def test_features_read_the_reader_coverage_and_retrieval() -> None:
-    x = features(0.8, retrieval_features(["nato", "headquart"], {"nato"}, flat_idf, 3.0, 6.0, 0.4))
+    x = features(
+        0.8, retrieval_features(["nato", "headquarters"], ["nato"], flat_idf, 3.0, 6.0, 0.4)
+    )
     assert dict(zip(FEATURES, x, strict=True)) == pytest.approx(
         {"reader_logit": math.log(0.8 / 0.2), "covered": 0.5, "lexical": 0.5, "dense": 0.4}
     )
     # a passage the lexical side did not return, and a question BM25 found nothing for
-    assert retrieval_features(["x"], set(), flat_idf, None, 0.0, None) == (0.0, 0.0, 0.0)
+    assert retrieval_features(["x"], [], flat_idf, None, 0.0, None) == (0.0, 0.0, 0.0)
+
+
+def test_coverage_counts_a_word_of_the_same_meaning() -> None:
+    def similar(words, pool):
+        return np.array([0.66 if w == "troops" and "soldiers" in pool else 0.0 for w in words])
+
+    by_meaning = retrieval_features(["troops", "russia"], ["soldiers", "russia"], flat_idf, 1, 1, 0)
+    assert by_meaning[0] == 0.5  # without vectors only the same word counts
+    with_vectors = retrieval_features(
+        ["troops", "russia"], ["soldiers", "russia"], flat_idf, 1, 1, 0, similar
+    )
+    assert with_vectors[0] == 1.0
 
 
 def test_without_a_fitted_file_the_reader_alone_orders() -> None:
     model = RankModel()
-    assert model.score(features(0.9, retrieval_features(["a"], set(), flat_idf, 0, 1, 0))) > (
-        model.score(features(0.6, retrieval_features(["a"], {"a"}, flat_idf, 1, 1, 0.9)))
+    assert model.score(features(0.9, retrieval_features(["a"], [], flat_idf, 0, 1, 0))) > (
+        model.score(features(0.6, retrieval_features(["a"], ["a"], flat_idf, 1, 1, 0.9)))
     )
     assert model.read is None  # and it reads every candidate
 
