@@ -118,11 +118,16 @@ def test_a_relation_swapped_claim_beside_a_real_sentence_is_not_shown(
 
 
 def test_a_right_claim_beside_the_wrong_number_is_shown_with_its_own_sentence(
-    assistant: Assistant, llm_server: LLMServer
+    assistant: Assistant, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A small model writes the right claim and cites the wrong number (the 1.5B did so on 5
     of the answerable article-test questions it lost): the claim is shown, citing the sentence
-    that states it, which the reader judges to answer the question."""
+    that states it, which the reader judges to answer the question. The model is shown every
+    sentence it may be (where the ranking is sure of one, it is shown that one alone, and no
+    number is wrong)."""
+    import assistant.llm.answerer as answerer_module
+
+    monkeypatch.setattr(answerer_module, "PROMPT_MASS", 1.0)
     wrong = lambda b: [min(n for n, t in numbered(b).items() if NATO_SENTENCE not in t)]  # noqa: E731
     llm_server.set_handler(claiming(("The 30 NATO allies and Ukraine will decide it.", wrong)))
     got = assistant.ask(NATO_Q)

@@ -337,9 +337,12 @@ def test_answer_with_guillemet_quote_verifies(llm_server: LLMServer, client: LLM
     assert c.chunk_id == ps[1].chunk_id and c.n == 1
     assert result.text.endswith(" [1].")
     assert set(result.timings) >= {"llm", "verify"} and result.timings["llm"] > 0
-    assert result.passages == ps and result.query == question
+    # the prompt holds the passages of the sentences the ranking finds likely (here the one
+    # that answers), and the answer lists what the prompt held
+    assert ps[1] in result.passages and all(p in ps for p in result.passages)
+    assert result.query == question
     sent = llm_server.requests[0].json
-    assert sent["messages"] == answer_messages(question, ps, {DOC.id: DOC.title})
+    assert sent["messages"] == answer_messages(question, result.passages, {DOC.id: DOC.title})
     assert sent["temperature"] == 0.2 and sent["max_tokens"] == DEFAULT_MAX_TOKENS
 
 
