@@ -11,7 +11,9 @@ count as removed here and not in the product.
 Claims the product had removed are judged again too, against the sentences they cited (kept
 in ``removed_claims`` since commit 1d59066; older runs have none), labelled *right sentence* when a
 cited sentence holds the item's gold evidence: a test that removes those costs answers. With
-``--newer`` they are also counted by the judge's recorded reason.
+``--newer`` they are also counted by the judge's recorded reason. ``--verifier`` replays every
+rule, then with the reader's verifier head at several bars (``VERIFIER_MIN``):
+``bench/results/verifier.json``.
 Results: ``bench/results/anchors.json``. With ``--newer``, the shipped bars alone, then with
 each test added since, one more at a time (the negation test,
 ``assistant.claim_language.negated``; the short-claim anchor; the swapped-name test,
@@ -27,7 +29,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from assistant.grounding import ANCHOR_MIN, COMPACT_MIN, ClaimJudge
+from assistant.grounding import (
+    ANCHOR_MIN,
+    COMPACT_MIN,
+    VERIFIER_MIN,
+    ClaimJudge,
+    Verifier,
+    reader_verifier,
+)
+from assistant.reader.model import shared_reader
 from evals.dataset import load_dataset
 from evals.rows import read_results
 
@@ -48,8 +58,12 @@ def replay(
     reversals: bool = False,
     speakers: bool = False,
     counted: bool = False,
+    verifier: Verifier | None = None,
+    verifier_min: float = VERIFIER_MIN,
 ) -> dict[str, dict[str, int]]:
     judge = ClaimJudge(
+        verifier=verifier,
+        verifier_min=verifier_min,
         anchor_min=anchor,
         compact_min=compact,
         negation=negation,
@@ -85,6 +99,22 @@ def replay(
         out.setdefault(label, {})[verdict] = n
     for (label, kept), n in sorted(gone.items()):
         out.setdefault(f"removed before, {label}", {})["kept" if kept else "removed"] = n
+    return out
+
+
+def verifier_bars(paths: list[Path]) -> dict[str, object]:
+    """Every rule, then the shipped reader's verifier head added at each of ``VERIFIER_BARS``:
+    what the learned veto removes beyond the rules, right claims included."""
+    verify = reader_verifier(shared_reader())
+    if verify is None:
+        sys.exit("The shipped reader has no verifier head.")
+    every = {flag: True for _name, flag in _TESTS}
+    out: dict[str, object] = {"files": [str(p) for p in paths]}
+    out["every rule"] = replay(paths, ANCHOR_MIN, COMPACT_MIN, **every)
+    for bar in VERIFIER_BARS:
+        out[f"+ verifier_min={bar}"] = replay(
+            paths, ANCHOR_MIN, COMPACT_MIN, **every, verifier=verify, verifier_min=bar
+        )
     return out
 
 
@@ -136,12 +166,15 @@ _TESTS = (
     ("speakers", "speakers"),
     ("counted nouns", "counted"),
 )
-USAGE = """usage: python -m bench.anchors [--newer] RESULTS.jsonl [...]
+VERIFIER_BARS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+USAGE = """usage: python -m bench.anchors [--newer | --verifier] RESULTS.jsonl [...]
 
 Replays the claim judge over recorded LLM-mode results (bench/results/llm/*/results.jsonl).
 Without --newer: the anchor and compact bars at several values -> bench/results/anchors.json.
 With --newer: the shipped bars, then each test added since, one more at a time
--> bench/results/judge-tests.json."""
+-> bench/results/judge-tests.json.
+With --verifier: every rule, then the shipped reader's verifier head added at several bars
+-> bench/results/verifier.json."""
 
 
 def main() -> None:
@@ -150,9 +183,13 @@ def main() -> None:
         print(USAGE)
         sys.exit(0 if args else 2)
     newer = args[:1] == ["--newer"]
-    paths = [Path(p) for p in args[newer:]]
+    with_verifier = args[:1] == ["--verifier"]
+    paths = [Path(p) for p in args[newer or with_verifier :]]
     if not paths:
         sys.exit(USAGE)
+    if with_verifier:
+        _write("verifier.json", verifier_bars(paths))
+        return
     if newer:
         # the shipped bars, then each test added since, one more at a time
         out: dict[str, object] = {"files": [str(p) for p in paths]}

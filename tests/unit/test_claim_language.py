@@ -270,3 +270,18 @@ def test_a_learned_verifier_is_consulted_beside_the_rules() -> None:
     assert ClaimJudge(verifier=lambda *_: 0.9).check(claim, [TROOPS], 0.9, TROOPS_Q).supported
     made_up = "Belarus has moved about 100,000 soldiers to the Ukrainian border."
     assert not ClaimJudge(verifier=lambda *_: 1.0).check(made_up, [TROOPS], 0.9).supported
+
+
+def test_the_verifier_is_not_asked_about_an_answer_of_a_word_or_two() -> None:
+    """An answer such as "100,000 soldiers" states nothing alone: the rules judge it."""
+    calls: list[str] = []
+
+    def doubting(claim: str, _sentence: str, _question: str) -> float:
+        calls.append(claim)
+        return 0.0
+
+    judge = ClaimJudge(verifier=doubting)
+    assert judge.check("100,000 soldiers", [TROOPS], 0.9, TROOPS_Q).supported
+    assert calls == []
+    assert not judge.check("Russia moved 100,000 soldiers.", [TROOPS], 0.9, TROOPS_Q).supported
+    assert calls == ["Russia moved 100,000 soldiers."]

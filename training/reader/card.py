@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.grounding import VERIFIER_MIN
 from assistant.reader.model import MANIFEST, MODEL_DIR
 from assistant.settings import calibrated_defaults, load_settings
 from evals.dataset import shipped_dataset_paths
@@ -141,15 +142,49 @@ def main() -> None:
     top_k = load_settings().top_k
     sums = "\n".join(f"- `{n}`: `{h}`" for n, h in manifest["sha256"].items())
     curve = "\n".join(
-        f"| {c['step']} | {c['loss']:.3f} | {c['pair_auroc']:.3f} | {c['span_exact']:.3f} |"
+        f"| {c['step']} | {c['loss']:.3f} | {c['pair_auroc']:.3f} | {c['span_exact']:.3f} "
+        f"| {fmt(c.get('claim_auroc', '–'))} |"
         for c in report.get("curve", [])
+    )
+    kinds = report["pairs"]
+    claim_kinds = {k: v for k, v in kinds.items() if k == "supported" or k.startswith("claim-")}
+    pair_kinds = {k: v for k, v in kinds.items() if k not in claim_kinds}
+    steps, planned = report.get("steps") or 0, report.get("planned_steps") or 0
+    passes = steps * report["batch"] / max(1, sum(pair_kinds.values()))
+    progress = f"{steps:,} steps" + (
+        f" of the {planned:,} planned ({passes:.2f} passes over the pairs; `make reader` "
+        "continues the run from its checkpoint)"
+        if planned and steps < planned
+        else f" ({passes:.2f} passes over the pairs)"
+    )
+    held = report.get("held_out", {})
+    verifier = (
+        f"\nThe verifier head on {held['claims']:,} held-out claims (made the same way from the "
+        f"calibration articles): AUROC {held['claim_auroc']:.3f}, accuracy "
+        f"{held['claim_accuracy']:.3f} at 0.5. The claim judge (`assistant/grounding.py`) asks "
+        "it after its rules: a claim the rules pass is shown only if the head gives one of its "
+        f"sentences at least {VERIFIER_MIN}.\n"
+        if "claim_auroc" in held
+        else ""
+    )
+    claims_line = (
+        f"- Claims for the verifier head ({sum(claim_kinds.values()):,}, "
+        f"{report.get('claim_batch', 16)} a step beside the pairs): "
+        + ", ".join(f"{k} {v:,}" for k, v in claim_kinds.items())
+        + ". Supported: the sentence, one of its clauses, or it with words of the same "
+        "meaning put in; the others change what it states (another name or number, a "
+        "negation added or dropped, a reversal, a speaker it never names, an antonym) or "
+        "set it against another sentence of its paragraph (`training/reader/verifier.py`)."
+        if claim_kinds
+        else ""
     )
     card = f"""# Model card: the reader
 
-A (question, sentence) cross-encoder with two heads: **answers** (the probability that the
-sentence answers the question) and **span** (where the short answer stands in it). It judges
-every offline answer of the product; `assistant/reader/model.py` runs it with onnxruntime and
-tokenizers only.
+A (question, sentence) cross-encoder with three heads over one encoder: **answers** (the
+probability that the sentence answers the question), **span** (where the short answer stands in
+it) and **supports** (the probability that a sentence states a claim: the verifier the claim
+judge asks about an LLM's claims). It judges every offline answer of the product;
+`assistant/reader/model.py` runs it with onnxruntime and tokenizers only.
 
 ## Base and training
 
@@ -158,25 +193,29 @@ tokenizers only.
   articles, CC BY-SA 4.0 (Rajpurkar et al. 2016; Rajpurkar, Jia & Liang 2018). SQuAD 2.0 *dev*
   was never used. Held out as whole articles: Spectre (SQuAD 2.0, with its 188 real unanswerable
   questions) and 30 SQuAD 1.1 articles (15 for calibration, 15 for test).
-- Pairs ({sum(report["pairs"].values()):,}): {", ".join(f"{k} {v:,}" for k, v in report["pairs"].items())}.
+- Pairs ({sum(pair_kinds.values()):,}): {", ".join(f"{k} {v:,}" for k, v in pair_kinds.items())}.
   Positives are the sentence holding a SQuAD answer (with its span); negatives are the other
   sentences of the paragraph, the sentence of another paragraph sharing the most of the
   question's words (what a whole-article search puts beside the right one), other paragraphs'
   questions, questions edited the way SQuAD 2.0's
   writers edited them (entity / number / date swapped, negation, antonym, an entity of another
   article) against the sentence that answered the original, and SQuAD 2.0's real unanswerables
-  against their plausible-answer sentence.
+  against their plausible-answer sentence. `reword` pairs are positives whose question is
+  asked in other words (`training/reader/paraphrase.py`: a word swapped for one of the same
+  meaning, by WordLlama similarity among the training articles' words), so that a missing word
+  alone does not teach "no".
+{claims_line}
 - Input: `[CLS] question [SEP] sentence [SEP] tail of the sentence before [SEP]`, {manifest["max_len"]} tokens;
   longer sentences are scored in overlapping windows and keep their best.
 - Loss: {report.get("loss", "pair BCE + 0.5 span")} (`--loss`).
-- {report.get("steps")} steps of about {report["batch"]} pairs, AdamW lr {report["lr"]}, seed {report["seed"]},
-  {report.get("minutes", 0):.0f} minutes on 2 CPU cores (`make reader`).
+- {progress}, {report["batch"]} pairs a step, AdamW lr {report["lr"]} (linear decay over the
+  planned steps), seed {report["seed"]}, bf16 autocast, on 2 CPU cores (`make reader`).
 - Export: ONNX, dynamic int8 quantisation with per-channel weights (per-tensor loses accuracy).
 
-| step | loss | held-out pair AUROC | span exact |
-| --- | --- | --- | --- |
+| step | loss | held-out pair AUROC | span exact | held-out claim AUROC |
+| --- | --- | --- | --- | --- |
 {curve}
-
+{verifier}
 ## Ranking the candidates (`ranking.json`)
 
 The sentence quoted is the best by a linear model over the reader's logit, the idf-weighted

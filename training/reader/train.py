@@ -338,6 +338,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--no-bf16", action="store_true", help="train in fp32")
     ap.add_argument(
+        "--stop-at",
+        type=int,
+        help="end this start at this step, the learning rate decayed to its floor there "
+        "(a model fit to ship before the plan is done); a later start goes on with the plan",
+    )
+    ap.add_argument(
+        "--cooldown", type=int, default=2000, help="steps of that decay before --stop-at"
+    )
+    ap.add_argument(
         "--finished",
         action="store_true",
         help="only say (exit 0 or 1) whether the checkpoint's run has done all its steps",
@@ -411,9 +420,14 @@ def main() -> None:
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
     warm = 100 if start_step == 0 else 30  # a continued run re-warms its fresh optimiser
 
+    end = min(total, a.stop_at or total)
+
     def lr_at(i: int) -> float:
         s = start_step + i
-        return min((i + 1) / warm, max(0.02, (total - s) / max(1, total - 100)))
+        planned = max(0.02, (total - s) / max(1, total - 100))
+        if end < total and s > end - a.cooldown:  # cool down to the floor by ``end``
+            planned *= max(0.02, (end - s) / a.cooldown)
+        return min((i + 1) / warm, planned)
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=not a.no_bf16)
@@ -433,12 +447,14 @@ def main() -> None:
         "bf16": not a.no_bf16,
         "curve": curve,
     }
+    if end < total:
+        report["cooldown"] = {"to_step": end, "steps": a.cooldown}
     began, run, step = time.time(), 0.0, start_step
 
     def state() -> dict:
         return {"step": step, "total": total, "curve": report["curve"], "loss": run}
 
-    for step in range(start_step + 1, total + 1):
+    for step in range(start_step + 1, end + 1):
         with autocast:
             loss, _ = loss_of(model, batches[step - 1], softmax=a.loss == "groups")
             loss = loss + claim_loss(model, claim_bs[(step - 1) % len(claim_bs)])
@@ -455,7 +471,7 @@ def main() -> None:
                 "step %d/%d loss %.4f %.2f s/step %.1f min", step, total, run, el / done, el / 60
             )
         out_of_time = el > a.minutes * 60
-        if step % a.export_every == 0 or step == total:
+        if step % a.export_every == 0 or step == end or out_of_time:
             with autocast:
                 metrics = evaluate(model, held_items) | evaluate_claims(model, held_claim_items)
             report["curve"].append({"step": step, "loss": run, **metrics})
@@ -464,7 +480,7 @@ def main() -> None:
             report |= {"steps": step, "sha256": sums, "held_out": metrics}
             (a.out / "training-report.json").write_text(json.dumps(report, indent=2))
             log.info("exported at step %d: %s", step, sums)
-        if step % a.save_every == 0 or step == total or out_of_time:
+        if step % a.save_every == 0 or step == end or out_of_time:
             save_checkpoint(model, a.checkpoint, state())
         if out_of_time:
             log.info("time box reached at step %d of %d: `make reader` continues it", step, total)
