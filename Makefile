@@ -34,12 +34,12 @@ browser:
 # asked in other words (tag paraphrase) are gated on their own as well.
 EVAL_GATE ?= --fail-under retrieval_hit_at_k=0.97 --fail-under mrr=0.80 \
 	--fail-under evidence_hit=0.80 --fail-under answer_match=0.80 \
-	--fail-under citation_validity=1.0 --fail-under refusal_recall=0.35 \
+	--fail-under citation_validity=1.0 --fail-under refusal_recall=0.50 \
 	--fail-under false_refusal_rate=0.09 \
 	--fail-under paraphrase:evidence_hit=0.77 --fail-under paraphrase:false_refusal_rate=0.10
-SQUAD_GATE ?= --fail-under retrieval_hit_at_k=0.81 --fail-under evidence_hit=0.55 \
+SQUAD_GATE ?= --fail-under retrieval_hit_at_k=0.81 --fail-under evidence_hit=0.56 \
 	--fail-under answer_match=0.60 --fail-under citation_validity=1.0 \
-	--fail-under refusal_recall=0.08 --fail-under false_refusal_rate=0.10 \
+	--fail-under refusal_recall=0.15 --fail-under false_refusal_rate=0.12 \
 	--fail-under paraphrase:evidence_hit=0.37 --fail-under paraphrase:false_refusal_rate=0.21
 
 # The local model's extras: `local` (llama.cpp's server + the 0.5B, which the tests use) and

@@ -103,18 +103,22 @@ def replay(
 
 
 def verifier_bars(paths: list[Path]) -> dict[str, object]:
-    """Every rule, then the shipped reader's verifier head added at each of ``VERIFIER_BARS``:
-    what the learned veto removes beyond the rules, right claims included."""
+    """Per run (its folder's name), every rule, then the shipped reader's verifier head added
+    at each of ``VERIFIER_BARS``: what the learned veto removes beyond the rules, right claims
+    included. Choose the bar on dev runs; the test runs say what it costs."""
     verify = reader_verifier(shared_reader())
     if verify is None:
         sys.exit("The shipped reader has no verifier head.")
     every = {flag: True for _name, flag in _TESTS}
-    out: dict[str, object] = {"files": [str(p) for p in paths]}
-    out["every rule"] = replay(paths, ANCHOR_MIN, COMPACT_MIN, **every)
-    for bar in VERIFIER_BARS:
-        out[f"+ verifier_min={bar}"] = replay(
-            paths, ANCHOR_MIN, COMPACT_MIN, **every, verifier=verify, verifier_min=bar
-        )
+    out: dict[str, object] = {}
+    for path in paths:
+        one = [path]
+        run: dict[str, object] = {"every rule": replay(one, ANCHOR_MIN, COMPACT_MIN, **every)}
+        for bar in VERIFIER_BARS:
+            run[f"+ verifier_min={bar}"] = replay(
+                one, ANCHOR_MIN, COMPACT_MIN, **every, verifier=verify, verifier_min=bar
+            )
+        out[path.parent.name if path.name == "results.jsonl" else path.stem] = run
     return out
 
 

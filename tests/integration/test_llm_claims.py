@@ -24,18 +24,37 @@ from tests.llm_server import LLMServer, answer, sse
 
 NATO_Q = "Who will decide NATO's relationship with Ukraine?"
 NATO_SENTENCE = "relationship with Ukraine will be decided by 30 NATO allies"
+JUDGED_THRESHOLD = 0.45
+
+
+def open_scripted(folder: Path, server: LLMServer, **options: Any) -> Assistant:
+    """An assistant on the shipped article asking the scripted server."""
+    settings = load_settings(
+        data_dir=folder,
+        llm_base_url=server.base_url,
+        llm_model="scripted",
+        llm_max_retries=0,
+        llm_read_timeout=5.0,
+        **options,
+    )
+    return Assistant.open(settings)
 
 
 @pytest.fixture
 def assistant(tmp_path: Path, llm_server: LLMServer) -> Assistant:
-    settings = load_settings(
-        data_dir=tmp_path / "d",
-        llm_base_url=llm_server.base_url,
-        llm_model="scripted",
-        llm_max_retries=0,
-        llm_read_timeout=5.0,
-    )
-    return Assistant.open(settings)
+    return open_scripted(tmp_path / "d", llm_server)
+
+
+@pytest.fixture
+def judged(tmp_path: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch) -> Assistant:
+    """An assistant for tests of the claim judge, which need the model asked and shown the
+    sentences a claim leans on: the decline threshold is set rather than calibrated (the
+    calibration moves with every reader; these questions score 0.47 to 0.73 with today's), and
+    the model is shown up to five sentences however sure the ranking is."""
+    import assistant.llm.answerer as answerer_module
+
+    monkeypatch.setattr(answerer_module, "PROMPT_MASS", 1.0)
+    return open_scripted(tmp_path / "j", llm_server, decline_threshold=JUDGED_THRESHOLD)
 
 
 def numbered(body: dict[str, Any]) -> dict[int, str]:
@@ -139,7 +158,7 @@ def test_a_right_claim_beside_the_wrong_number_is_shown_with_its_own_sentence(
 
 
 def test_a_miscited_claim_may_cite_the_sentence_the_offline_answer_quotes(
-    assistant: Assistant, llm_server: LLMServer
+    judged: Assistant, llm_server: LLMServer
 ) -> None:
     """As the 1.5B answered an article-dev question: the right claim beside two wrong numbers,
     and the sentence that states it is the one the offline answer quotes, though the reader
@@ -147,17 +166,17 @@ def test_a_miscited_claim_may_cite_the_sentence_the_offline_answer_quotes(
     chose it, so the claim is shown citing it."""
     question = "In which city is the alliance headquartered?"
     hq = "headquarters in Brussels"
-    passages = assistant.retrieve(question).passages
-    evidence = assistant.llm.grounder.evidence(question, passages, assistant.documents)
+    passages = judged.retrieve(question).passages
+    evidence = judged.llm.grounder.evidence(question, passages, judged.documents)
     assert evidence.answerable and evidence.best is not None and hq in evidence.best.text
     assert evidence.best.score < REPOINT_MIN  # the reader's own bar would not re-point to it
     wrong = lambda b: [n for n, t in numbered(b).items() if hq not in t][:2]  # noqa: E731
     llm_server.set_handler(claiming(("The alliance headquarters is in Brussels.", wrong)))
-    got = assistant.ask(question)
+    got = judged.ask(question)
     assert got.grounded and got.text == "The alliance headquarters is in Brussels. [1]"
     [c] = got.citations
     assert hq in c.quote
-    shown_quotes_are_verbatim(got, assistant)
+    shown_quotes_are_verbatim(got, judged)
 
 
 def test_a_claim_held_only_by_two_sentences_pooled_cites_the_one_that_states_it(
@@ -196,14 +215,14 @@ def test_a_claim_held_only_by_two_sentences_pooled_cites_the_one_that_states_it(
     ],
 )
 def test_a_miscited_claim_is_not_re_pointed_to_a_sentence_that_does_not_answer(
-    assistant: Assistant, llm_server: LLMServer, question: str, claim: str, leans_on: str
+    judged: Assistant, llm_server: LLMServer, question: str, claim: str, leans_on: str
 ) -> None:
     """As the 1.5B answered two unanswerable questions: each claim cites a sentence that does
     not hold it, and the sentence whose words it borrows was shown to the model; the product
     re-points only to a sentence the reader judges to answer, so both decline."""
     elsewhere = lambda b: [min(n for n, t in numbered(b).items() if leans_on not in t)]  # noqa: E731
     llm_server.set_handler(claiming((claim, elsewhere)))
-    got = assistant.ask(question)
+    got = judged.ask(question)
     assert number_of(llm_server.requests[-1].json, leans_on)  # it was there to re-point to
     assert not got.grounded and got.text == REFUSAL and got.citations == []
     assert got.claims_removed == 1
@@ -225,18 +244,23 @@ def test_a_claim_dropping_its_sentences_not_is_removed(
 
 
 def test_a_claim_putting_the_questions_name_in_its_sentences_place_is_removed(
-    assistant: Assistant, llm_server: LLMServer
+    judged: Assistant, llm_server: LLMServer
 ) -> None:
     """As the 1.5B answered the news dev part's unanswerable "How much money has Germany
     committed to Ukraine's army?": the Washington sentence copied, with "Germany" in it."""
     sentence = "Washington has committed more than $2.5 billion"
     claim = "Germany has committed more than $2.5 billion to bolster an army."
     llm_server.set_handler(claiming((claim, at(sentence))))
-    got = assistant.ask("How much money has Germany committed to Ukraine's army?")
+    got = judged.ask("How much money has Germany committed to Ukraine's army?")
     assert number_of(llm_server.requests[-1].json, sentence)  # the model was asked, and cited it
     assert not got.grounded and got.text == REFUSAL and got.citations == []
     [removed] = got.removed_claims
-    assert removed.reason == "swaps a name of its sentence for the question's"
+    # the swap rule removes it (``tests/unit/test_claims.py``), unless the reader already finds
+    # that the Washington sentence does not answer a question about Germany (today's: 0.04)
+    assert removed.reason in (
+        "swaps a name of its sentence for the question's",
+        "cites sentences that do not answer",
+    )
     assert any(sentence in s for s in removed.sentences)
 
 

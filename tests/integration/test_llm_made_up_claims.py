@@ -166,10 +166,14 @@ LIBRARY = (
 
 
 def test_a_claim_resting_on_the_text_before_its_sentence_is_not_shown(
-    tmp_path: Path, llm_server: LLMServer
+    tmp_path: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The user sees only the cited sentence: the text before it, which the judge reads to
-    resolve a pronoun, cannot supply what the claim says."""
+    resolve a pronoun, cannot supply what the claim says. (The model is shown up to five
+    sentences however sure the ranking is, so the one the claim leans on is among them.)"""
+    import assistant.llm.answerer as answerer_module
+
+    monkeypatch.setattr(answerer_module, "PROMPT_MASS", 1.0)
     doc = Document(id="uni", title="University", text=LIBRARY, source="test")
     university = scripted(tmp_path / "lib", llm_server, [doc])
     question = "How many volumes does the library of the university contain?"
