@@ -95,14 +95,14 @@ def _terms(text: str) -> frozenset[str]:
     return frozenset(tokens(text))
 
 
-@lru_cache(maxsize=64)
-def _document_words(text: str) -> tuple[str, ...]:
+def _words(text: str) -> tuple[str, ...]:
     return tuple(content_words(text))
 
 
-@lru_cache(maxsize=4096)
-def _sentence_words(text: str) -> tuple[str, ...]:
-    return tuple(content_words(text))
+# one function, two caches: a few whole documents, and the many sentences of the candidates
+# (sharing one cache, the sentences of a large corpus would push the documents out)
+_document_words = lru_cache(maxsize=64)(_words)
+_sentence_words = lru_cache(maxsize=4096)(_words)
 
 
 class ExtractiveAnswerer:
